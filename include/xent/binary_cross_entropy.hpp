@@ -1,0 +1,155 @@
+// xent: binary cross-entropy on probabilities (torch's F.binary_cross_entropy / nn.BCELoss),
+// element-wise over a matrix of any shape:
+//   loss = -w [ t max(log p, -100) + (1 - t) max(log1p(-p), -100) ]
+//   grad = w (p - t) / max(p (1 - p), 1e-12)
+// The clamps are PyTorch's; log1p(-p) is PyTorch main's (1.13 used log(1 - p)). Inputs and targets
+// outside [0, 1] or NaN are errors (1.13 checks only the input; main checks both).
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "detail/checks.hpp"
+#include "detail/elementwise_loss.hpp"
+#include "detail/views.hpp"
+#include "options.hpp"
+
+namespace xent {
+namespace detail {
+
+struct BCEKernel {
+  template <class X, class T>
+  static void check(const char* fn, const X& p, const T& t) {
+    check_unit_interval(fn, "input", p);
+    check_unit_interval(fn, "target", t);
+  }
+
+  template <class Scalar>
+  static Scalar loss(Scalar p, Scalar t, Scalar) {
+    const Scalar log_p = std::max(std::log(p), Scalar(-100));
+    const Scalar log_1mp = std::max(std::log1p(-p), Scalar(-100));
+    return -(t * log_p + (1 - t) * log_1mp);
+  }
+
+  template <class Scalar>
+  static Scalar grad(Scalar p, Scalar t, Scalar) {
+    return (p - t) / std::max(p * (1 - p), Scalar(1e-12));
+  }
+
+ private:
+  template <class M>
+  static void check_unit_interval(const char* fn, const char* name, const M& m) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j) {
+      for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        const auto v = m(i, j);
+        if (!(v >= 0 && v <= 1)) {
+          fail(fn, std::string("all elements of ") + name + " should be between 0 and 1: " + name +
+                       "(" + std::to_string(i) + ", " + std::to_string(j) + ") = " + to_text(v));
+        }
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+// Mean (default) or sum of the element losses on probabilities p.
+template <class X, class T>
+typename X::Scalar binary_cross_entropy(const Eigen::MatrixBase<X>& probs,
+                                        const Eigen::DenseBase<T>& targets,
+                                        const BCELossOptions& opts = {}) {
+  return detail::elementwise_reduced<detail::BCEKernel>("binary_cross_entropy", probs, targets,
+                                                        opts);
+}
+
+template <class X, class T, class Out>
+void binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& probs,
+                                     const Eigen::DenseBase<T>& targets,
+                                     const Eigen::MatrixBase<Out>& out,
+                                     const BCELossOptions& opts = {}) {
+  detail::elementwise_per_element<detail::BCEKernel>("binary_cross_entropy_per_sample", probs,
+                                                     targets, out, opts);
+}
+
+template <class X, class T>
+detail::PlainMatrix<X> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& probs,
+                                                       const Eigen::DenseBase<T>& targets,
+                                                       const BCELossOptions& opts = {}) {
+  detail::PlainMatrix<X> out(probs.rows(), probs.cols());
+  binary_cross_entropy_per_sample(probs, targets, out, opts);
+  return out;
+}
+
+template <class X, class T>
+detail::PlainMatrix<X> binary_cross_entropy_backward(const Eigen::MatrixBase<X>& probs,
+                                                     const Eigen::DenseBase<T>& targets,
+                                                     const BCELossOptions& opts = {},
+                                                     typename X::Scalar grad_output = 1) {
+  return detail::elementwise_backward<detail::BCEKernel>("binary_cross_entropy_backward", probs,
+                                                         targets, opts, grad_output);
+}
+
+template <class X, class T, class G>
+detail::PlainMatrix<X> binary_cross_entropy_per_sample_backward(
+    const Eigen::MatrixBase<X>& probs, const Eigen::DenseBase<T>& targets,
+    const Eigen::MatrixBase<G>& grad_outputs, const BCELossOptions& opts = {}) {
+  return detail::elementwise_per_element_backward<detail::BCEKernel>(
+      "binary_cross_entropy_per_sample_backward", probs, targets, grad_outputs, opts);
+}
+
+template <class X, class T, class G>
+typename X::Scalar binary_cross_entropy_forward_backward(const Eigen::MatrixBase<X>& probs,
+                                                         const Eigen::DenseBase<T>& targets,
+                                                         const Eigen::MatrixBase<G>& grad,
+                                                         const BCELossOptions& opts = {}) {
+  return detail::elementwise_forward_backward<detail::BCEKernel>(
+      "binary_cross_entropy_forward_backward", probs, targets, grad, opts);
+}
+
+// The loss as an object, like torch::nn::BCELoss.
+class BCELoss {
+ public:
+  explicit BCELoss(BCELossOptions opts = {}) : opts_(std::move(opts)) {}
+  const BCELossOptions& options() const { return opts_; }
+
+  template <class X, class T>
+  typename X::Scalar operator()(const Eigen::MatrixBase<X>& probs,
+                                const Eigen::DenseBase<T>& targets) const {
+    return binary_cross_entropy(probs, targets, opts_);
+  }
+  template <class X, class T>
+  detail::PlainMatrix<X> per_sample(const Eigen::MatrixBase<X>& probs,
+                                    const Eigen::DenseBase<T>& targets) const {
+    return binary_cross_entropy_per_sample(probs, targets, opts_);
+  }
+  template <class X, class T, class Out>
+  void per_sample(const Eigen::MatrixBase<X>& probs, const Eigen::DenseBase<T>& targets,
+                  const Eigen::MatrixBase<Out>& out) const {
+    binary_cross_entropy_per_sample(probs, targets, out, opts_);
+  }
+  template <class X, class T>
+  detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& probs,
+                                  const Eigen::DenseBase<T>& targets,
+                                  typename X::Scalar grad_output = 1) const {
+    return binary_cross_entropy_backward(probs, targets, opts_, grad_output);
+  }
+  template <class X, class T, class G>
+  detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& probs,
+                                             const Eigen::DenseBase<T>& targets,
+                                             const Eigen::MatrixBase<G>& grad_outputs) const {
+    return binary_cross_entropy_per_sample_backward(probs, targets, grad_outputs, opts_);
+  }
+  template <class X, class T, class G>
+  typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& probs,
+                                      const Eigen::DenseBase<T>& targets,
+                                      const Eigen::MatrixBase<G>& grad) const {
+    return binary_cross_entropy_forward_backward(probs, targets, grad, opts_);
+  }
+
+ private:
+  BCELossOptions opts_;
+};
+
+}  // namespace xent

@@ -1,0 +1,258 @@
+// xent: cross-entropy on logits, with class-index or class-probability targets (torch's
+// F.cross_entropy / nn.CrossEntropyLoss), its gradient and the fused forward+backward.
+//
+// Closed forms, per sample, with m = max x, s = sum_c exp(x_c - m), p = softmax(x):
+//   index targets:       loss = (1-e) w_y (-log p_y) + (e/C) sum_c w_c (-log p_c)
+//                        grad = S p - q,  q_c = (1-e) w_y [c=y] + (e/C) w_c,  S = sum_c q_c
+//   probability targets: t' = (1-e) t + e/C,  loss = -sum_c w_c t'_c log p_c,  grad = p sum_c w_c t'_c - w t'
+// Reduction: Sum adds the per-sample losses; Mean divides by the summed weights of the non-ignored
+// targets (index targets) or by N (probability targets), exactly as PyTorch.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include "detail/checks.hpp"
+#include "detail/class_loss.hpp"
+#include "detail/class_targets.hpp"
+#include "detail/row_stats.hpp"
+#include "detail/views.hpp"
+#include "options.hpp"
+
+namespace xent {
+namespace detail {
+
+struct CrossEntropyKernel {
+  template <class X, class Y>
+  static double check(const char* fn, const Eigen::MatrixBase<X>& x,
+                      const Eigen::DenseBase<Y>& targets, const CrossEntropyOptions& opts) {
+    const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
+    const Eigen::Index classes = classes_of(x.rows(), x.cols(), opts.layout());
+    if constexpr (is_index_type<typename Y::Scalar>) {
+      return check_class_targets(fn, targets, samples, classes, opts);
+    } else {
+      static_assert(std::is_floating_point<typename Y::Scalar>::value,
+                    "xent: targets must be integer class indices or floating class probabilities");
+      check_same_shape(fn, "targets (class probabilities)", targets, x.rows(), x.cols(), "logits");
+      if (opts.ignore_index() >= 0) {
+        fail(fn, "ignore_index is not supported for floating point target: ignore_index = " +
+                     std::to_string(opts.ignore_index()) + " (must be negative)");
+      }
+      if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight(), classes);
+      return static_cast<double>(samples);
+    }
+  }
+
+  template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
+  static void run(const Rows& x, const Y& targets, const CrossEntropyOptions& opts, LossFn&& loss,
+                  GradRows&& grad, ScaleFn&& scale) {
+    if constexpr (is_index_type<typename Y::Scalar>) {
+      run_index(x, targets, opts, loss, grad, scale);
+    } else {
+      const InputRef<Y> probs(targets);
+      with_samples_in_rows(probs, opts.layout(), [&](const auto& prob_rows) {
+        run_probabilities(x, prob_rows, opts, loss, grad, scale);
+      });
+    }
+  }
+
+  template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
+  static void run_index(const Rows& x, const Y& targets, const CrossEntropyOptions& opts,
+                        LossFn& loss, GradRows& grad, ScaleFn& scale) {
+    using Scalar = typename Rows::Scalar;
+    constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
+    const Eigen::Index classes = x.cols();
+    const bool weighted = opts.has_weight();
+    const bool smoothing = opts.label_smoothing() > 0;
+    const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
+    const Scalar eps_per_class = smoothing ? eps / static_cast<Scalar>(classes) : Scalar(0);
+    const Scalar weight_sum =
+        weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
+    const auto w = opts.weight().template cast<Scalar>().transpose();
+
+    for (Eigen::Index n = 0; n < x.rows(); ++n) {
+      const Eigen::Index y = class_of(targets, n, opts);
+      if (y < 0) {  // ignored: contributes 0 and its gradient row is exactly 0, whatever its logits
+        loss(n, Scalar(0));
+        if constexpr (kGrad) grad.row(n).setZero();
+        continue;
+      }
+      const auto row = x.row(n);
+      const auto st = target_row_stats(row, y);
+      const Scalar w_y = weighted ? w(y) : Scalar(1);
+      Scalar value = w_y * target_neg_log_prob(st, row(y));
+      if (smoothing) {
+        // sum_c w_c (-log p_c) = (sum_c w_c) log s - sum_c w_c (x_c - m)
+        const Scalar shifted_sum = weighted ? (w.array() * (row.array() - st.max)).sum()
+                                            : (row.array() - st.max).sum();
+        value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - shifted_sum);
+      }
+      loss(n, value);
+      if constexpr (kGrad) {
+        const Scalar g = scale(n);
+        const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
+        auto out = grad.row(n);
+        out = (g * total_q / st.sum) * (row.array() - st.max).exp();
+        if (smoothing) {
+          if (weighted) {
+            out.array() -= (g * eps_per_class) * w.array();
+          } else {
+            out.array() -= g * eps_per_class;
+          }
+        }
+        // S p_y - q_y = -(1-e) w_y (1 - p_y) + (e/C)(W p_y - w_y), with 1 - p_y = others / s exact.
+        const Scalar p_y = st.target_exp / st.sum;
+        out(y) = g * (-(1 - eps) * w_y * (st.others / st.sum) +
+                      eps_per_class * (weight_sum * p_y - w_y));
+      }
+    }
+  }
+
+  template <class Rows, class ProbRows, class LossFn, class GradRows, class ScaleFn>
+  static void run_probabilities(const Rows& x, const ProbRows& probs,
+                                const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
+                                ScaleFn& scale) {
+    using Scalar = typename Rows::Scalar;
+    constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
+    const Eigen::Index classes = x.cols();
+    const bool weighted = opts.has_weight();
+    const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
+    const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
+    const auto w = opts.weight().template cast<Scalar>().transpose();
+
+    for (Eigen::Index n = 0; n < x.rows(); ++n) {
+      if (classes == 0) {  // an empty sum
+        loss(n, Scalar(0));
+        continue;
+      }
+      const auto row = x.row(n);
+      // The smoothed target t' and its weighted form; with e = 0, t' is t exactly.
+      const auto smoothed = (1 - eps) * probs.row(n).array().template cast<Scalar>() + eps_per_class;
+      const Scalar total = weighted ? (w.array() * smoothed).sum() : smoothed.sum();
+      const auto st = row_stats(row);
+      // -sum_c w_c t'_c (x_c - m - log s). A class with t'_c = 0 contributes 0 even where
+      // x_c = -inf (0 log 0 = 0), where PyTorch returns NaN.
+      const auto shifted = row.array() - st.max;
+      const auto weighted_target = [&](Eigen::Index c) {
+        return weighted ? w(c) * smoothed(c) : Scalar(smoothed(c));
+      };
+      Scalar shifted_sum = 0;
+      for (Eigen::Index c = 0; c < classes; ++c) {
+        if (smoothed(c) != 0) shifted_sum += weighted_target(c) * shifted(c);
+      }
+      loss(n, total * st.log_sum() - shifted_sum);
+      if constexpr (kGrad) {
+        const Scalar g = scale(n);
+        auto out = grad.row(n);
+        out = (g * total / st.sum) * shifted.exp();
+        for (Eigen::Index c = 0; c < classes; ++c) out(c) -= g * weighted_target(c);
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+// Mean (default) or sum of the per-sample cross-entropy, like F.cross_entropy.
+template <class X, class Y>
+typename X::Scalar cross_entropy(const Eigen::MatrixBase<X>& logits,
+                                 const Eigen::DenseBase<Y>& targets,
+                                 const CrossEntropyOptions& opts = {}) {
+  return detail::reduced_loss<detail::CrossEntropyKernel>("cross_entropy", logits, targets, opts);
+}
+
+// reduction='none': one loss per sample, 0 for ignored samples, into a caller's vector.
+template <class X, class Y, class Out>
+void cross_entropy_per_sample(const Eigen::MatrixBase<X>& logits,
+                              const Eigen::DenseBase<Y>& targets, const Eigen::MatrixBase<Out>& out,
+                              const CrossEntropyOptions& opts = {}) {
+  detail::per_sample_loss<detail::CrossEntropyKernel>("cross_entropy_per_sample", logits, targets,
+                                                      out, opts);
+}
+
+template <class X, class Y>
+detail::PlainVector<X> cross_entropy_per_sample(const Eigen::MatrixBase<X>& logits,
+                                                const Eigen::DenseBase<Y>& targets,
+                                                const CrossEntropyOptions& opts = {}) {
+  detail::PlainVector<X> out;
+  cross_entropy_per_sample(logits, targets, out, opts);
+  return out;
+}
+
+// Gradient of grad_output * cross_entropy(logits, targets) with respect to the logits.
+template <class X, class Y>
+detail::PlainMatrix<X> cross_entropy_backward(const Eigen::MatrixBase<X>& logits,
+                                              const Eigen::DenseBase<Y>& targets,
+                                              const CrossEntropyOptions& opts = {},
+                                              typename X::Scalar grad_output = 1) {
+  return detail::loss_backward<detail::CrossEntropyKernel>("cross_entropy_backward", logits,
+                                                           targets, opts, grad_output);
+}
+
+// Gradient of sum_n grad_outputs(n) * loss_n with respect to the logits.
+template <class X, class Y, class G>
+detail::PlainMatrix<X> cross_entropy_per_sample_backward(const Eigen::MatrixBase<X>& logits,
+                                                         const Eigen::DenseBase<Y>& targets,
+                                                         const Eigen::MatrixBase<G>& grad_outputs,
+                                                         const CrossEntropyOptions& opts = {}) {
+  return detail::per_sample_loss_backward<detail::CrossEntropyKernel>(
+      "cross_entropy_per_sample_backward", logits, targets, grad_outputs, opts);
+}
+
+// The reduced loss, with its gradient written into grad (the logits' shape) in the same pass.
+template <class X, class Y, class G>
+typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& logits,
+                                                  const Eigen::DenseBase<Y>& targets,
+                                                  const Eigen::MatrixBase<G>& grad,
+                                                  const CrossEntropyOptions& opts = {}) {
+  return detail::loss_forward_backward<detail::CrossEntropyKernel>(
+      "cross_entropy_forward_backward", logits, targets, grad, opts);
+}
+
+// The loss as an object, like torch::nn::CrossEntropyLoss.
+class CrossEntropyLoss {
+ public:
+  explicit CrossEntropyLoss(CrossEntropyOptions opts = {}) : opts_(std::move(opts)) {}
+  const CrossEntropyOptions& options() const { return opts_; }
+
+  template <class X, class Y>
+  typename X::Scalar operator()(const Eigen::MatrixBase<X>& logits,
+                                const Eigen::DenseBase<Y>& targets) const {
+    return cross_entropy(logits, targets, opts_);
+  }
+  template <class X, class Y>
+  detail::PlainVector<X> per_sample(const Eigen::MatrixBase<X>& logits,
+                                    const Eigen::DenseBase<Y>& targets) const {
+    return cross_entropy_per_sample(logits, targets, opts_);
+  }
+  template <class X, class Y, class Out>
+  void per_sample(const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<Y>& targets,
+                  const Eigen::MatrixBase<Out>& out) const {
+    cross_entropy_per_sample(logits, targets, out, opts_);
+  }
+  template <class X, class Y>
+  detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& logits,
+                                  const Eigen::DenseBase<Y>& targets,
+                                  typename X::Scalar grad_output = 1) const {
+    return cross_entropy_backward(logits, targets, opts_, grad_output);
+  }
+  template <class X, class Y, class G>
+  detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& logits,
+                                             const Eigen::DenseBase<Y>& targets,
+                                             const Eigen::MatrixBase<G>& grad_outputs) const {
+    return cross_entropy_per_sample_backward(logits, targets, grad_outputs, opts_);
+  }
+  template <class X, class Y, class G>
+  typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& logits,
+                                      const Eigen::DenseBase<Y>& targets,
+                                      const Eigen::MatrixBase<G>& grad) const {
+    return cross_entropy_forward_backward(logits, targets, grad, opts_);
+  }
+
+ private:
+  CrossEntropyOptions opts_;
+};
+
+}  // namespace xent

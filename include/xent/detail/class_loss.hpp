@@ -1,0 +1,124 @@
+// xent internals: the six entry points every per-sample loss offers (reduced, per-sample, backward,
+// per-sample backward, fused forward+backward), written once over a kernel.
+//
+// A kernel provides
+//   static double check(fn, x, targets, opts);   // validates everything, returns the mean's denominator
+//   static void run(x_rows, targets, opts, loss, grad_rows, scale);
+// where x_rows is the N x C view of the logits, loss(n, value) receives each per-sample loss and,
+// unless grad_rows is nullptr, grad row n receives scale(n) * d loss_n / d x_n.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <type_traits>
+
+#include "checks.hpp"
+#include "class_targets.hpp"
+#include "reduce.hpp"
+#include "views.hpp"
+
+namespace xent {
+namespace detail {
+
+template <class Kernel, class X, class Y, class Options, class LossFn, class Grad, class ScaleFn>
+void visit_samples(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& targets,
+                   const Options& opts, LossFn&& loss, Grad* grad, ScaleFn&& scale) {
+  const InputRef<X> in(x.derived());
+  with_samples_in_rows(in, opts.layout(), [&](const auto& rows) {
+    if constexpr (std::is_same<Grad, std::nullptr_t>::value) {
+      Kernel::run(rows, targets.derived(), opts, loss, nullptr, scale);
+    } else {
+      with_samples_in_rows(*grad, opts.layout(), [&](auto&& grad_rows) {
+        Kernel::run(rows, targets.derived(), opts, loss, grad_rows, scale);
+      });
+    }
+  });
+}
+
+template <class Kernel, class X, class Y, class Options>
+typename X::Scalar reduced_loss(const char* fn, const Eigen::MatrixBase<X>& x,
+                                const Eigen::DenseBase<Y>& targets, const Options& opts) {
+  using Scalar = typename X::Scalar;
+  assert_public_scalar<Scalar>();
+  const double denominator = Kernel::check(fn, x, targets, opts);
+  Accumulator<Scalar> sum;
+  std::nullptr_t* no_grad = nullptr;
+  visit_samples<Kernel>(
+      x, targets, opts, [&](Eigen::Index, Scalar v) { sum.add(v); }, no_grad,
+      [](Eigen::Index) { return Scalar(0); });
+  return reduce(sum, opts.reduction(), denominator);
+}
+
+template <class Kernel, class X, class Y, class Out, class Options>
+void per_sample_loss(const char* fn, const Eigen::MatrixBase<X>& x,
+                     const Eigen::DenseBase<Y>& targets, const Eigen::MatrixBase<Out>& out,
+                     const Options& opts) {
+  using Scalar = typename X::Scalar;
+  assert_public_scalar<Scalar>();
+  static_assert(std::is_same<typename Out::Scalar, Scalar>::value,
+                "xent: the per-sample output must have the logits' scalar type");
+  Kernel::check(fn, x, targets, opts);
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
+  prepare_vector_output(fn, "out", result, samples_of(x.rows(), x.cols(), opts.layout()));
+  std::nullptr_t* no_grad = nullptr;
+  visit_samples<Kernel>(
+      x, targets, opts, [&](Eigen::Index n, Scalar v) { result(n) = v; }, no_grad,
+      [](Eigen::Index) { return Scalar(0); });
+}
+
+template <class Kernel, class X, class Y, class Options>
+PlainMatrix<X> loss_backward(const char* fn, const Eigen::MatrixBase<X>& x,
+                             const Eigen::DenseBase<Y>& targets, const Options& opts,
+                             typename X::Scalar grad_output) {
+  using Scalar = typename X::Scalar;
+  assert_public_scalar<Scalar>();
+  const double denominator = Kernel::check(fn, x, targets, opts);
+  const Scalar scale = reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
+  PlainMatrix<X> grad(x.rows(), x.cols());
+  visit_samples<Kernel>(
+      x, targets, opts, [](Eigen::Index, Scalar) {}, &grad, [&](Eigen::Index) { return scale; });
+  return grad;
+}
+
+template <class Kernel, class X, class Y, class G, class Options>
+PlainMatrix<X> per_sample_loss_backward(const char* fn, const Eigen::MatrixBase<X>& x,
+                                        const Eigen::DenseBase<Y>& targets,
+                                        const Eigen::MatrixBase<G>& grad_outputs,
+                                        const Options& opts) {
+  using Scalar = typename X::Scalar;
+  assert_public_scalar<Scalar>();
+  Kernel::check(fn, x, targets, opts);
+  const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
+  if ((grad_outputs.rows() != 1 && grad_outputs.cols() != 1) || grad_outputs.size() != samples) {
+    fail(fn, "grad_outputs has shape " + shape_text(grad_outputs.rows(), grad_outputs.cols()) +
+                 ", expected a vector of " + std::to_string(samples) + " entries (one per sample)");
+  }
+  PlainMatrix<X> grad(x.rows(), x.cols());
+  visit_samples<Kernel>(
+      x, targets, opts, [](Eigen::Index, Scalar) {}, &grad,
+      [&](Eigen::Index n) { return static_cast<Scalar>(grad_outputs.derived().coeff(n)); });
+  return grad;
+}
+
+template <class Kernel, class X, class Y, class G, class Options>
+typename X::Scalar loss_forward_backward(const char* fn, const Eigen::MatrixBase<X>& x,
+                                         const Eigen::DenseBase<Y>& targets,
+                                         const Eigen::MatrixBase<G>& grad, const Options& opts) {
+  using Scalar = typename X::Scalar;
+  assert_public_scalar<Scalar>();
+  static_assert(std::is_same<typename G::Scalar, Scalar>::value,
+                "xent: grad must have the logits' scalar type");
+  const double denominator = Kernel::check(fn, x, targets, opts);
+  auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
+  prepare_output(fn, "grad", result, x.rows(), x.cols());
+  const Scalar scale = reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);
+  Accumulator<Scalar> sum;
+  G* grad_matrix = &result.derived();
+  visit_samples<Kernel>(
+      x, targets, opts, [&](Eigen::Index, Scalar v) { sum.add(v); }, grad_matrix,
+      [&](Eigen::Index) { return scale; });
+  return reduce(sum, opts.reduction(), denominator);
+}
+
+}  // namespace detail
+}  // namespace xent

@@ -1,0 +1,61 @@
+// xent internals: the per-sample quantities every softmax-based function starts from.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+
+namespace xent {
+namespace detail {
+
+// For a row x: the shift m = max x (NaN if any entry is NaN) and s = sum exp(x - m). As in PyTorch,
+// a row holding +inf or only -inf yields a NaN s (inf - inf), and so NaN results.
+template <class Scalar>
+struct RowStats {
+  Scalar max;
+  Scalar sum;
+  Scalar log_sum() const { return std::log(sum); }
+};
+
+template <class Row>
+RowStats<typename Row::Scalar> row_stats(const Row& x) {
+  using Scalar = typename Row::Scalar;
+  const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
+  return {m, (x.array() - m).exp().sum()};
+}
+
+// The same, with the target's term kept apart: `others` = sum over c != y of exp(x_c - m). The loss
+// and the gradient's target entry use it to keep full relative precision as p_y -> 1, where
+// 1 - p_y = others / sum is exact but a rounded p_y subtracted from 1 is not.
+template <class Scalar>
+struct TargetRowStats : RowStats<Scalar> {
+  Scalar others;
+  Scalar target_exp;
+};
+
+template <class Row>
+TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index y) {
+  using Scalar = typename Row::Scalar;
+  const Eigen::Index classes = x.size();
+  const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
+  const Scalar others = (x.head(y).array() - m).exp().sum() +
+                        (x.tail(classes - y - 1).array() - m).exp().sum();
+  const Scalar target_exp = std::exp(x(y) - m);
+  TargetRowStats<Scalar> st;
+  st.max = m;
+  st.sum = others + target_exp;
+  st.others = others;
+  st.target_exp = target_exp;
+  return st;
+}
+
+// -log p_y = log(sum) - (x_y - m), formed so that neither big logits (1e8 apart by 8) nor a
+// confident row (p_y -> 1, where the result is log1p(others)) loses precision.
+template <class Scalar>
+Scalar target_neg_log_prob(const TargetRowStats<Scalar>& st, Scalar x_y) {
+  if (x_y == st.max) return std::log1p(st.others);
+  return st.log_sum() - (x_y - st.max);
+}
+
+}  // namespace detail
+}  // namespace xent

@@ -1,0 +1,158 @@
+// xent: log_softmax, softmax and logsumexp over the classes of each sample, and their backward.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+
+#include "detail/checks.hpp"
+#include "detail/row_stats.hpp"
+#include "detail/views.hpp"
+#include "options.hpp"
+
+namespace xent {
+
+// log_softmax into a caller's matrix of x's shape: y = (x - max) - log(sum exp(x - max)), in that
+// order, which keeps big, close logits exact (PyTorch issue #11752).
+template <class Derived, class Out>
+void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
+                 Layout layout = Layout::SamplesInRows) {
+  detail::assert_public_scalar<typename Derived::Scalar>();
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
+  detail::prepare_output("log_softmax", "out", result, x.rows(), x.cols());
+  const detail::InputRef<Derived> in(x.derived());
+  detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+      if (rows.cols() == 0) return;
+      for (Eigen::Index n = 0; n < rows.rows(); ++n) {
+        const auto st = detail::row_stats(rows.row(n));
+        dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
+      }
+    });
+  });
+}
+
+template <class Derived>
+detail::PlainMatrix<Derived> log_softmax(const Eigen::MatrixBase<Derived>& x,
+                                         Layout layout = Layout::SamplesInRows) {
+  detail::PlainMatrix<Derived> out(x.rows(), x.cols());
+  log_softmax(x, out, layout);
+  return out;
+}
+
+// softmax into a caller's matrix: exp(x - max) / sum exp(x - max).
+template <class Derived, class Out>
+void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
+             Layout layout = Layout::SamplesInRows) {
+  detail::assert_public_scalar<typename Derived::Scalar>();
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
+  detail::prepare_output("softmax", "out", result, x.rows(), x.cols());
+  const detail::InputRef<Derived> in(x.derived());
+  detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+      if (rows.cols() == 0) return;
+      for (Eigen::Index n = 0; n < rows.rows(); ++n) {
+        const auto st = detail::row_stats(rows.row(n));
+        dst.row(n) = (rows.row(n).array() - st.max).exp() * (1 / st.sum);
+      }
+    });
+  });
+}
+
+template <class Derived>
+detail::PlainMatrix<Derived> softmax(const Eigen::MatrixBase<Derived>& x,
+                                     Layout layout = Layout::SamplesInRows) {
+  detail::PlainMatrix<Derived> out(x.rows(), x.cols());
+  softmax(x, out, layout);
+  return out;
+}
+
+// log(sum exp(x)) per sample, into a caller's vector of N entries. Follows torch.logsumexp on
+// non-finite rows: all -inf (or no classes) gives -inf, any +inf gives +inf, any NaN gives NaN.
+template <class Derived, class Out>
+void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
+               Layout layout = Layout::SamplesInRows) {
+  using Scalar = typename Derived::Scalar;
+  detail::assert_public_scalar<Scalar>();
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
+  const Eigen::Index samples = detail::samples_of(x.rows(), x.cols(), layout);
+  detail::prepare_vector_output("logsumexp", "out", result, samples);
+  const detail::InputRef<Derived> in(x.derived());
+  detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    for (Eigen::Index n = 0; n < rows.rows(); ++n) {
+      if (rows.cols() == 0) {
+        result(n) = -std::numeric_limits<Scalar>::infinity();
+        continue;
+      }
+      const Scalar m = rows.row(n).template maxCoeff<Eigen::PropagateNaN>();
+      if (std::isinf(m)) {
+        // -inf: every entry is -inf. +inf: the sum is +inf, or NaN if a NaN hides behind it
+        // (a NaN max is handled by the general branch).
+        result(n) = m < 0 ? m : (rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN() : m);
+      } else {
+        result(n) = m + std::log((rows.row(n).array() - m).exp().sum());
+      }
+    }
+  });
+}
+
+template <class Derived>
+detail::PlainVector<Derived> logsumexp(const Eigen::MatrixBase<Derived>& x,
+                                       Layout layout = Layout::SamplesInRows) {
+  detail::PlainVector<Derived> out(detail::samples_of(x.rows(), x.cols(), layout));
+  logsumexp(x, out, layout);
+  return out;
+}
+
+// Gradient of log_softmax from its output y: g - exp(y) * sum(g), per sample.
+template <class G, class Y>
+detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
+                                            const Eigen::MatrixBase<Y>& output,
+                                            Layout layout = Layout::SamplesInRows) {
+  detail::assert_public_scalar<typename Y::Scalar>();
+  static_assert(std::is_same<typename G::Scalar, typename Y::Scalar>::value,
+                "xent::log_softmax_backward: grad_output and output must have the same scalar type");
+  detail::check_same_shape("log_softmax_backward", "grad_output", grad_output, output.rows(),
+                           output.cols(), "output");
+  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  const detail::InputRef<Y> y(output.derived());
+  const detail::InputRef<G> g(grad_output.derived());
+  detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
+    detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
+      detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        for (Eigen::Index n = 0; n < yr.rows(); ++n) {
+          dst.row(n) = gr.row(n).array() - yr.row(n).array().exp() * gr.row(n).sum();
+        }
+      });
+    });
+  });
+  return result;
+}
+
+// Gradient of softmax from its output y: y * (g - sum(g * y)), per sample.
+template <class G, class Y>
+detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
+                                        const Eigen::MatrixBase<Y>& output,
+                                        Layout layout = Layout::SamplesInRows) {
+  detail::assert_public_scalar<typename Y::Scalar>();
+  static_assert(std::is_same<typename G::Scalar, typename Y::Scalar>::value,
+                "xent::softmax_backward: grad_output and output must have the same scalar type");
+  detail::check_same_shape("softmax_backward", "grad_output", grad_output, output.rows(),
+                           output.cols(), "output");
+  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  const detail::InputRef<Y> y(output.derived());
+  const detail::InputRef<G> g(grad_output.derived());
+  detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
+    detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
+      detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        for (Eigen::Index n = 0; n < yr.rows(); ++n) {
+          const auto dot = gr.row(n).dot(yr.row(n));
+          dst.row(n) = yr.row(n).array() * (gr.row(n).array() - dot);
+        }
+      });
+    });
+  });
+  return result;
+}
+
+}  // namespace xent
