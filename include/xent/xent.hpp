@@ -7,4 +7,5 @@
 #include "cross_entropy.hpp"
 #include "nll_loss.hpp"
 #include "options.hpp"
+#include "reference.hpp"
 #include "softmax.hpp"
