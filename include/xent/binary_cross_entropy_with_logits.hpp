@@ -4,10 +4,11 @@
 // With P = pos_weight and softplus(z) = log(1 + e^z), the loss of one element is
 //   w * [ (1 - t) softplus(x) + P t softplus(-x) ]
 // which equals PyTorch's w [(1-t) x + (1 + (P-1) t) softplus(-x)] but adds two non-negative terms
-// instead of cancelling x against softplus(-x): it stays accurate in the tails (PyTorch 1.13 returns 0
-// for x = -20, t = 0) and, skipping a term whose coefficient is 0, reaches the mathematical limits at
-// x = +-inf (x = -inf, t = 0 gives 0 and x = +inf, t = 0 gives +inf, where PyTorch returns NaN).
-// The gradient, w [(1 - t) sigmoid(x) - P t sigmoid(-x)], is finite everywhere.
+// instead of cancelling x against softplus(-x): it stays accurate in the tails (PyTorch 1.13
+// returns 0 for x = -20, t = 0) and, skipping a term whose coefficient is 0, reaches the
+// mathematical limits at x = +-inf (x = -inf, t = 0 gives 0 and x = +inf, t = 0 gives +inf, where
+// PyTorch returns NaN). The gradient, w [(1 - t) sigmoid(x) - P t sigmoid(-x)], is finite
+// everywhere.
 #pragma once
 
 #include <Eigen/Core>

@@ -4,7 +4,8 @@
 // Closed forms, per sample, with m = max x, s = sum_c exp(x_c - m), p = softmax(x):
 //   index targets:       loss = (1-e) w_y (-log p_y) + (e/C) sum_c w_c (-log p_c)
 //                        grad = S p - q,  q_c = (1-e) w_y [c=y] + (e/C) w_c,  S = sum_c q_c
-//   probability targets: t' = (1-e) t + e/C,  loss = -sum_c w_c t'_c log p_c,  grad = p sum_c w_c t'_c - w t'
+//   probability targets: t' = (1-e) t + e/C,  loss = -sum_c w_c t'_c log p_c,  grad = p sum_c w_c
+//   t'_c - w t'
 // Reduction: Sum adds the per-sample losses; Mean divides by the summed weights of the non-ignored
 // targets (index targets) or by N (probability targets), exactly as PyTorch.
 #pragma once
@@ -85,8 +86,8 @@ struct CrossEntropyKernel {
       Scalar value = w_y * target_neg_log_prob(st, row(y));
       if (smoothing) {
         // sum_c w_c (-log p_c) = (sum_c w_c) log s - sum_c w_c (x_c - m)
-        const Scalar shifted_sum = weighted ? (w.array() * (row.array() - st.max)).sum()
-                                            : (row.array() - st.max).sum();
+        const Scalar shifted_sum =
+            weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
         value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - shifted_sum);
       }
       loss(n, value);
@@ -129,7 +130,8 @@ struct CrossEntropyKernel {
       }
       const auto row = x.row(n);
       // The smoothed target t' and its weighted form; with e = 0, t' is t exactly.
-      const auto smoothed = (1 - eps) * probs.row(n).array().template cast<Scalar>() + eps_per_class;
+      const auto smoothed =
+          (1 - eps) * probs.row(n).array().template cast<Scalar>() + eps_per_class;
       const Scalar total = weighted ? (w.array() * smoothed).sum() : smoothed.sum();
       const auto st = row_stats(row);
       // -sum_c w_c t'_c (x_c - m - log s). A class with t'_c = 0 contributes 0 even where
@@ -207,8 +209,8 @@ typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& lo
                                                   const Eigen::DenseBase<Y>& targets,
                                                   const Eigen::MatrixBase<G>& grad,
                                                   const CrossEntropyOptions& opts = {}) {
-  return detail::loss_forward_backward<detail::CrossEntropyKernel>(
-      "cross_entropy_forward_backward", logits, targets, grad, opts);
+  return detail::loss_forward_backward<detail::CrossEntropyKernel>("cross_entropy_forward_backward",
+                                                                   logits, targets, grad, opts);
 }
 
 // The loss as an object, like torch::nn::CrossEntropyLoss.

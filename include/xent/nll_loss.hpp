@@ -75,8 +75,8 @@ detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
                                          const Eigen::DenseBase<Y>& targets,
                                          const NLLLossOptions& opts = {},
                                          typename X::Scalar grad_output = 1) {
-  return detail::loss_backward<detail::NLLLossKernel>("nll_loss_backward", log_probs, targets,
-                                                      opts, grad_output);
+  return detail::loss_backward<detail::NLLLossKernel>("nll_loss_backward", log_probs, targets, opts,
+                                                      grad_output);
 }
 
 template <class X, class Y, class G>

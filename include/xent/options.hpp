@@ -3,9 +3,9 @@
 
 #include <Eigen/Core>
 #include <cstdint>
-#include <type_traits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "config.hpp"
 
@@ -139,8 +139,10 @@ class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions>
   // which silently ignores negative values, anything outside [0, 1] (or NaN) is an error.
   CrossEntropyOptions& label_smoothing(double e) {
     if (!(e >= 0.0 && e <= 1.0)) {
-      throw std::invalid_argument("xent::CrossEntropyOptions::label_smoothing: label_smoothing must be "
-                                  "between 0.0 and 1.0. Got: " + std::to_string(e));
+      throw std::invalid_argument(
+          "xent::CrossEntropyOptions::label_smoothing: label_smoothing must be "
+          "between 0.0 and 1.0. Got: " +
+          std::to_string(e));
     }
     label_smoothing_ = e;
     return *this;

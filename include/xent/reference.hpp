@@ -1,12 +1,12 @@
 // xent::reference: the plain formulation of every loss, written the way the PyTorch documentation
 // composes it -- log_softmax, gather each sample's target column, reduce -- with its own chain-rule
 // backward. It is the specification the fast paths are tested against: independent of them, simple
-// rather than fast, and templated on the computation type T (float, double or long double; T defaults
-// to the input's scalar) so that it can serve as a high-precision reference.
+// rather than fast, and templated on the computation type T (float, double or long double; T
+// defaults to the input's scalar) so that it can serve as a high-precision reference.
 //
-// It shares with xent only the argument checks and the option objects, and follows xent's documented
-// improvements over PyTorch (zero gradient rows for ignored samples, 0 log 0 = 0 for probability
-// targets, BCE-with-logits limits at +-inf).
+// It shares with xent only the argument checks and the option objects, and follows xent's
+// documented improvements over PyTorch (zero gradient rows for ignored samples, 0 log 0 = 0 for
+// probability targets, BCE-with-logits limits at +-inf).
 #pragma once
 
 #include <Eigen/Core>
@@ -14,12 +14,12 @@
 #include <limits>
 #include <type_traits>
 
-#include "detail/checks.hpp"
-#include "detail/class_targets.hpp"
-#include "detail/elementwise_loss.hpp"
 #include "binary_cross_entropy.hpp"
 #include "binary_cross_entropy_with_logits.hpp"
 #include "cross_entropy.hpp"
+#include "detail/checks.hpp"
+#include "detail/class_targets.hpp"
+#include "detail/elementwise_loss.hpp"
 #include "nll_loss.hpp"
 #include "options.hpp"
 
@@ -154,8 +154,8 @@ Matrix<T> ce_backward_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     dlp = ce_index_dlp(lp, y.derived(), opts, scale);
   } else {
-    const Matrix<T> t =
-        smoothed_targets(samples_in_rows<T>(y, opts.layout()), static_cast<T>(opts.label_smoothing()));
+    const Matrix<T> t = smoothed_targets(samples_in_rows<T>(y, opts.layout()),
+                                         static_cast<T>(opts.label_smoothing()));
     dlp = Matrix<T>::Zero(lp.rows(), lp.cols());
     for (Eigen::Index n = 0; n < lp.rows(); ++n)
       for (Eigen::Index c = 0; c < lp.cols(); ++c)
@@ -260,13 +260,14 @@ template <class T, class Kernel, class X, class Y, class Options>
 Matrix<T> binary_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
                              const Eigen::DenseBase<Y>& t, const Options& opts) {
   Matrix<T> loss(x.rows(), x.cols());
-  binary_elements<T, Kernel>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-    if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-      loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
-    } else {
-      loss(i, j) = w * bce_element(xi, ti);
-    }
-  });
+  binary_elements<T, Kernel>(
+      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
+          loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
+        } else {
+          loss(i, j) = w * bce_element(xi, ti);
+        }
+      });
   return loss;
 }
 
@@ -274,13 +275,14 @@ template <class T, class Kernel, class X, class Y, class Options, class G>
 Matrix<T> binary_backward(const char* fn, const Eigen::MatrixBase<X>& x,
                           const Eigen::DenseBase<Y>& t, const Options& opts, const G& scale) {
   Matrix<T> grad(x.rows(), x.cols());
-  binary_elements<T, Kernel>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-    if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-      grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
-    } else {
-      grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
-    }
-  });
+  binary_elements<T, Kernel>(
+      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
+          grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
+        } else {
+          grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
+        }
+      });
   return grad;
 }
 
@@ -298,7 +300,8 @@ template <class T = void, class X>
 Matrix<detail::ComputeType<T, X>> log_softmax(const Eigen::MatrixBase<X>& x,
                                               Layout layout = Layout::SamplesInRows) {
   using R = detail::ComputeType<T, X>;
-  return detail::in_layout<R>(detail::log_softmax_rows(detail::samples_in_rows<R>(x, layout)), layout);
+  return detail::in_layout<R>(detail::log_softmax_rows(detail::samples_in_rows<R>(x, layout)),
+                              layout);
 }
 
 template <class T = void, class X>
@@ -365,17 +368,18 @@ template <class T = void, class X, class Y>
 detail::ComputeType<T, X> cross_entropy(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                                         const CrossEntropyOptions& opts = {}) {
   detail::ComputeType<T, X> denominator;
-  const auto losses = detail::ce_per_sample_rows(x, y, opts, "reference::cross_entropy", denominator);
+  const auto losses =
+      detail::ce_per_sample_rows(x, y, opts, "reference::cross_entropy", denominator);
   return detail::reduce<detail::ComputeType<T, X>>(losses, opts.reduction(), denominator);
 }
 
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
-    const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y, const CrossEntropyOptions& opts = {},
-    detail::ComputeType<T, X> grad_output = 1) {
+    const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
+    const CrossEntropyOptions& opts = {}, detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator =
-      static_cast<R>(xent::detail::CrossEntropyKernel::check("reference::cross_entropy_backward", x, y, opts));
+  const R denominator = static_cast<R>(
+      xent::detail::CrossEntropyKernel::check("reference::cross_entropy_backward", x, y, opts));
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -387,7 +391,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const Eigen::MatrixBase<G>& grad_outputs, const CrossEntropyOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  xent::detail::CrossEntropyKernel::check("reference::cross_entropy_per_sample_backward", x, y, opts);
+  xent::detail::CrossEntropyKernel::check("reference::cross_entropy_per_sample_backward", x, y,
+                                          opts);
   const Vector<R> scale = grad_outputs.derived().reshaped().template cast<R>();
   return detail::in_layout<R>(detail::ce_backward_rows<R>(x, y, opts, scale), opts.layout());
 }
@@ -416,8 +421,8 @@ Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& 
                                                     const NLLLossOptions& opts = {},
                                                     detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator =
-      static_cast<R>(xent::detail::NLLLossKernel::check("reference::nll_loss_backward", x, y, opts));
+  const R denominator = static_cast<R>(
+      xent::detail::NLLLossKernel::check("reference::nll_loss_backward", x, y, opts));
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -445,9 +450,9 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample(
 }
 
 template <class T = void, class X, class Y>
-detail::ComputeType<T, X> binary_cross_entropy_with_logits(const Eigen::MatrixBase<X>& x,
-                                                           const Eigen::DenseBase<Y>& t,
-                                                           const BCEWithLogitsLossOptions& opts = {}) {
+detail::ComputeType<T, X> binary_cross_entropy_with_logits(
+    const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
+    const BCEWithLogitsLossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
   return detail::reduce<R>(binary_cross_entropy_with_logits_per_sample<R>(x, t, opts),
                            opts.reduction(), static_cast<R>(x.size()));
@@ -458,7 +463,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
     const BCEWithLogitsLossOptions& opts = {}, detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(x.size());
+  const R scale =
+      opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(x.size());
   return detail::binary_backward<R, xent::detail::BCEWithLogitsKernel>(
       "reference::binary_cross_entropy_with_logits_backward", x, t, opts,
       [&](Eigen::Index, Eigen::Index) { return scale; });
@@ -496,7 +502,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_backward(
     const Eigen::MatrixBase<X>& p, const Eigen::DenseBase<Y>& t, const BCELossOptions& opts = {},
     detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(p.size());
+  const R scale =
+      opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(p.size());
   return detail::binary_backward<R, xent::detail::BCEKernel>(
       "reference::binary_cross_entropy_backward", p, t, opts,
       [&](Eigen::Index, Eigen::Index) { return scale; });

@@ -88,7 +88,10 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
       if (std::isinf(m)) {
         // -inf: every entry is -inf. +inf: the sum is +inf, or NaN if a NaN hides behind it
         // (a NaN max is handled by the general branch).
-        result(n) = m < 0 ? m : (rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN() : m);
+        result(n) =
+            m < 0 ? m
+                  : (rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
+                                                       : m);
       } else {
         result(n) = m + std::log((rows.row(n).array() - m).exp().sum());
       }
@@ -110,8 +113,9 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
                                             const Eigen::MatrixBase<Y>& output,
                                             Layout layout = Layout::SamplesInRows) {
   detail::assert_public_scalar<typename Y::Scalar>();
-  static_assert(std::is_same<typename G::Scalar, typename Y::Scalar>::value,
-                "xent::log_softmax_backward: grad_output and output must have the same scalar type");
+  static_assert(
+      std::is_same<typename G::Scalar, typename Y::Scalar>::value,
+      "xent::log_softmax_backward: grad_output and output must have the same scalar type");
   detail::check_same_shape("log_softmax_backward", "grad_output", grad_output, output.rows(),
                            output.cols(), "output");
   detail::PlainMatrix<Y> result(output.rows(), output.cols());

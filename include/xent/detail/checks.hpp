@@ -35,7 +35,8 @@ inline std::string shape_text(Eigen::Index rows, Eigen::Index cols) {
   return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
 }
 
-// Class-index targets are any integral type except bool (whose meaning as a class would be a guess).
+// Class-index targets are any integral type except bool (whose meaning as a class would be a
+// guess).
 template <class T>
 constexpr bool is_index_type = std::is_integral<T>::value && !std::is_same<T, bool>::value;
 
@@ -44,7 +45,8 @@ constexpr bool is_index_type = std::is_integral<T>::value && !std::is_same<T, bo
 template <class I>
 bool to_int64(I v, std::int64_t& out) {
   if constexpr (std::is_unsigned<I>::value) {
-    if (static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    if (static_cast<std::uint64_t>(v) >
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return false;
     }
   }
@@ -78,8 +80,8 @@ inline void check_class_weight(const char* fn, const char* name, const Eigen::Ve
 // Prepares a caller's output: a resizable Eigen::Matrix is resized (allocating only when its size
 // changes); a Map, Block or Ref must already have the right shape.
 template <class Out>
-void prepare_output(const char* fn, const char* name, Eigen::MatrixBase<Out>& out, Eigen::Index rows,
-                    Eigen::Index cols) {
+void prepare_output(const char* fn, const char* name, Eigen::MatrixBase<Out>& out,
+                    Eigen::Index rows, Eigen::Index cols) {
   if constexpr (std::is_base_of<Eigen::PlainObjectBase<Out>, Out>::value) {
     if (out.rows() != rows || out.cols() != cols) {
       if ((Out::RowsAtCompileTime == Eigen::Dynamic || Out::RowsAtCompileTime == rows) &&

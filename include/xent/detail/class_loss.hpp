@@ -2,8 +2,8 @@
 // per-sample backward, fused forward+backward), written once over a kernel.
 //
 // A kernel provides
-//   static double check(fn, x, targets, opts);   // validates everything, returns the mean's denominator
-//   static void run(x_rows, targets, opts, loss, grad_rows, scale);
+//   static double check(fn, x, targets, opts);   // validates everything, returns the mean's
+//   denominator static void run(x_rows, targets, opts, loss, grad_rows, scale);
 // where x_rows is the N x C view of the logits, loss(n, value) receives each per-sample loss and,
 // unless grad_rows is nullptr, grad row n receives scale(n) * d loss_n / d x_n.
 #pragma once

@@ -14,9 +14,9 @@ namespace xent {
 namespace detail {
 
 // Checks every target before anything is computed, so that a bad target leaves the caller's outputs
-// untouched. As in PyTorch, the ignore test comes before the bounds test, so ignore_index may be any
-// value. Returns the mean's denominator W: the summed weights of the non-ignored targets (their count
-// without weights).
+// untouched. As in PyTorch, the ignore test comes before the bounds test, so ignore_index may be
+// any value. Returns the mean's denominator W: the summed weights of the non-ignored targets (their
+// count without weights).
 template <class Targets, class Options>
 double check_class_targets(const char* fn, const Eigen::DenseBase<Targets>& targets,
                            Eigen::Index samples, Eigen::Index classes, const Options& opts) {
@@ -30,8 +30,8 @@ double check_class_targets(const char* fn, const Eigen::DenseBase<Targets>& targ
     if (representable && y == opts.ignore_index()) continue;
     if (!representable || y < 0 || y >= classes) {
       throw std::out_of_range("xent::" + std::string(fn) + ": Target " + to_text(raw) +
-                              " is out of bounds: targets[" + std::to_string(n) + "] = " +
-                              to_text(raw) + ", expected a class in [0, " +
+                              " is out of bounds: targets[" + std::to_string(n) +
+                              "] = " + to_text(raw) + ", expected a class in [0, " +
                               std::to_string(classes) + ") or ignore_index (" +
                               std::to_string(opts.ignore_index()) + ")");
     }

@@ -61,10 +61,14 @@ class ElementWeights {
 
   Scalar weight(Eigen::Index i, Eigen::Index j) const {
     switch (opts_.weight_kind()) {
-      case WeightKind::PerClass: return static_cast<Scalar>(opts_.weight()(class_index(i, j)));
-      case WeightKind::PerSample: return static_cast<Scalar>(opts_.weight()(sample_index(i, j)));
-      case WeightKind::Elementwise: return static_cast<Scalar>(opts_.weight()(i, j));
-      case WeightKind::None: break;
+      case WeightKind::PerClass:
+        return static_cast<Scalar>(opts_.weight()(class_index(i, j)));
+      case WeightKind::PerSample:
+        return static_cast<Scalar>(opts_.weight()(sample_index(i, j)));
+      case WeightKind::Elementwise:
+        return static_cast<Scalar>(opts_.weight()(i, j));
+      case WeightKind::None:
+        break;
     }
     return Scalar(1);
   }
@@ -77,7 +81,8 @@ class ElementWeights {
   }
 
  private:
-  static constexpr bool has_pos_weight_option = std::is_same<Options, BCEWithLogitsLossOptions>::value;
+  static constexpr bool has_pos_weight_option =
+      std::is_same<Options, BCEWithLogitsLossOptions>::value;
   Eigen::Index class_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? j : i; }
   Eigen::Index sample_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? i : j; }
 
@@ -87,8 +92,8 @@ class ElementWeights {
 
 // Visits every element in storage order with its input, target, weight and pos_weight.
 template <class Kernel, class X, class T, class Options, class F>
-void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<T>& targets,
-                    const Options& opts, F&& f) {
+void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x,
+                    const Eigen::DenseBase<T>& targets, const Options& opts, F&& f) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
   static_assert(std::is_floating_point<typename T::Scalar>::value,
@@ -132,9 +137,8 @@ void elementwise_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
   auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
   prepare_output(fn, "out", result, x.rows(), x.cols());
   visit_elements<Kernel>(fn, x, targets, opts,
-                         [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
-                           result(i, j) = w * Kernel::loss(xi, ti, p);
-                         });
+                         [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w,
+                             Scalar p) { result(i, j) = w * Kernel::loss(xi, ti, p); });
 }
 
 // Writes grad(i, j) = scale(i, j) * w * d loss / d x; returns the reduced loss when wanted.
@@ -147,11 +151,12 @@ double elementwise_gradient(const char* fn, const Eigen::MatrixBase<X>& x,
                 "xent: grad must have the input's scalar type");
   prepare_output(fn, "grad", grad, x.rows(), x.cols());
   Accumulator<Scalar> sum;
-  visit_elements<Kernel>(fn, x, targets, opts,
-                         [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
-                           if (with_loss) sum.add(w * Kernel::loss(xi, ti, p));
-                           grad(i, j) = scale(i, j) * w * Kernel::grad(xi, ti, p);
-                         });
+  visit_elements<Kernel>(
+      fn, x, targets, opts,
+      [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
+        if (with_loss) sum.add(w * Kernel::loss(xi, ti, p));
+        grad(i, j) = scale(i, j) * w * Kernel::grad(xi, ti, p);
+      });
   return sum.value();
 }
 
@@ -163,8 +168,8 @@ PlainMatrix<X> elementwise_backward(const char* fn, const Eigen::MatrixBase<X>& 
   const Scalar scale =
       reduction_scale<Scalar>(opts.reduction(), grad_output, static_cast<double>(x.size()));
   PlainMatrix<X> grad(x.rows(), x.cols());
-  elementwise_gradient<Kernel>(fn, x, targets, grad, opts,
-                               [&](Eigen::Index, Eigen::Index) { return scale; }, false);
+  elementwise_gradient<Kernel>(
+      fn, x, targets, grad, opts, [&](Eigen::Index, Eigen::Index) { return scale; }, false);
   return grad;
 }
 

@@ -38,8 +38,8 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
   using Scalar = typename Row::Scalar;
   const Eigen::Index classes = x.size();
   const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-  const Scalar others = (x.head(y).array() - m).exp().sum() +
-                        (x.tail(classes - y - 1).array() - m).exp().sum();
+  const Scalar others =
+      (x.head(y).array() - m).exp().sum() + (x.tail(classes - y - 1).array() - m).exp().sum();
   const Scalar target_exp = std::exp(x(y) - m);
   TargetRowStats<Scalar> st;
   st.max = m;
