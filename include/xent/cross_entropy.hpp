@@ -92,16 +92,22 @@ struct CrossEntropyKernel {
       }
       loss(n, value);
       if constexpr (kGrad) {
+        // Without smoothing the other classes' weights must not enter at all (a NaN weight on an
+        // unused class leaves PyTorch's gradient finite).
         const Scalar g = scale(n);
-        const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
         auto out = grad.row(n);
+        if (!smoothing) {
+          out = (g * w_y / st.sum) * (row.array() - st.max).exp();
+          out(y) =
+              -g * w_y * (st.others / st.sum);  // w_y (p_y - 1), with 1 - p_y = others / s exact
+          continue;
+        }
+        const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
         out = (g * total_q / st.sum) * (row.array() - st.max).exp();
-        if (smoothing) {
-          if (weighted) {
-            out.array() -= (g * eps_per_class) * w.array();
-          } else {
-            out.array() -= g * eps_per_class;
-          }
+        if (weighted) {
+          out.array() -= (g * eps_per_class) * w.array();
+        } else {
+          out.array() -= g * eps_per_class;
         }
         // S p_y - q_y = -(1-e) w_y (1 - p_y) + (e/C)(W p_y - w_y), with 1 - p_y = others / s exact.
         const Scalar p_y = st.target_exp / st.sum;

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "config.hpp"
+#include "detail/checks.hpp"
 
 namespace xent {
 
@@ -142,7 +143,7 @@ class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions>
       throw std::invalid_argument(
           "xent::CrossEntropyOptions::label_smoothing: label_smoothing must be "
           "between 0.0 and 1.0. Got: " +
-          std::to_string(e));
+          detail::to_text(e));
     }
     label_smoothing_ = e;
     return *this;

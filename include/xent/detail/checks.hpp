@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -12,19 +13,21 @@
 namespace xent {
 namespace detail {
 
-// Prints a value the way a user would write it (full precision for floating point).
+// Prints a value the way a user would write it: the shortest text that reads back as the same
+// floating-point value (std::to_chars), integers of any width (char-sized too) as numbers.
 template <class T>
 std::string to_text(T v) {
-  std::ostringstream os;
   if constexpr (std::is_floating_point<T>::value) {
-    os.precision(std::numeric_limits<T>::max_digits10);
-    os << v;
+    char buf[64];
+    const auto end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+    return std::string(buf, end);
   } else if constexpr (std::is_integral<T>::value) {
-    os << +v;  // '+' prints char-sized integers as numbers
+    return std::to_string(+v);
   } else {
+    std::ostringstream os;
     os << v;
+    return os.str();
   }
-  return os.str();
 }
 
 [[noreturn]] inline void fail(const char* fn, const std::string& what) {

@@ -90,10 +90,13 @@ class ElementWeights {
   bool rows_layout_;
 };
 
-// Visits every element in storage order with its input, target, weight and pos_weight.
-template <class Kernel, class X, class T, class Options, class F>
+// Checks every argument, then calls prepare() (which sizes the caller's output, so that a throwing
+// call leaves it untouched) and visits every element in storage order with its input, target,
+// weight and pos_weight.
+template <class Kernel, class X, class T, class Options, class Prepare, class F>
 void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x,
-                    const Eigen::DenseBase<T>& targets, const Options& opts, F&& f) {
+                    const Eigen::DenseBase<T>& targets, const Options& opts, Prepare&& prepare,
+                    F&& f) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
   static_assert(std::is_floating_point<typename T::Scalar>::value,
@@ -103,6 +106,7 @@ void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x,
   const InputRef<X> in(x.derived());
   const InputRef<T> t(targets.derived());
   Kernel::check(fn, in, t);
+  prepare();
   const auto element = [&](Eigen::Index i, Eigen::Index j) {
     f(i, j, in(i, j), static_cast<Scalar>(t(i, j)), weights.weight(i, j), weights.pos_weight(i, j));
   };
@@ -120,10 +124,11 @@ typename X::Scalar elementwise_reduced(const char* fn, const Eigen::MatrixBase<X
                                        const Eigen::DenseBase<T>& targets, const Options& opts) {
   using Scalar = typename X::Scalar;
   Accumulator<Scalar> sum;
-  visit_elements<Kernel>(fn, x, targets, opts,
-                         [&](Eigen::Index, Eigen::Index, Scalar xi, Scalar ti, Scalar w, Scalar p) {
-                           sum.add(w * Kernel::loss(xi, ti, p));
-                         });
+  visit_elements<Kernel>(
+      fn, x, targets, opts, [] {},
+      [&](Eigen::Index, Eigen::Index, Scalar xi, Scalar ti, Scalar w, Scalar p) {
+        sum.add(w * Kernel::loss(xi, ti, p));
+      });
   return reduce(sum, opts.reduction(), static_cast<double>(x.size()));
 }
 
@@ -135,10 +140,11 @@ void elementwise_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
   static_assert(std::is_same<typename Out::Scalar, Scalar>::value,
                 "xent: the output must have the input's scalar type");
   auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
-  prepare_output(fn, "out", result, x.rows(), x.cols());
-  visit_elements<Kernel>(fn, x, targets, opts,
-                         [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w,
-                             Scalar p) { result(i, j) = w * Kernel::loss(xi, ti, p); });
+  visit_elements<Kernel>(
+      fn, x, targets, opts, [&] { prepare_output(fn, "out", result, x.rows(), x.cols()); },
+      [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
+        result(i, j) = w * Kernel::loss(xi, ti, p);
+      });
 }
 
 // Writes grad(i, j) = scale(i, j) * w * d loss / d x; returns the reduced loss when wanted.
@@ -149,10 +155,9 @@ double elementwise_gradient(const char* fn, const Eigen::MatrixBase<X>& x,
   using Scalar = typename X::Scalar;
   static_assert(std::is_same<typename G::Scalar, Scalar>::value,
                 "xent: grad must have the input's scalar type");
-  prepare_output(fn, "grad", grad, x.rows(), x.cols());
   Accumulator<Scalar> sum;
   visit_elements<Kernel>(
-      fn, x, targets, opts,
+      fn, x, targets, opts, [&] { prepare_output(fn, "grad", grad, x.rows(), x.cols()); },
       [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
         if (with_loss) sum.add(w * Kernel::loss(xi, ti, p));
         grad(i, j) = scale(i, j) * w * Kernel::grad(xi, ti, p);

@@ -51,9 +51,10 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
 
 // -log p_y = log(sum) - (x_y - m), formed so that neither big logits (1e8 apart by 8) nor a
 // confident row (p_y -> 1, where the result is log1p(others)) loses precision.
+// (A +inf maximum leaves the NaN of inf - inf to the general form, as PyTorch.)
 template <class Scalar>
 Scalar target_neg_log_prob(const TargetRowStats<Scalar>& st, Scalar x_y) {
-  if (x_y == st.max) return std::log1p(st.others);
+  if (x_y == st.max && std::isfinite(x_y)) return std::log1p(st.others);
   return st.log_sum() - (x_y - st.max);
 }
 
