@@ -97,13 +97,13 @@ struct CrossEntropyKernel {
         const Scalar g = scale(n);
         auto out = grad.row(n);
         if (!smoothing) {
-          out = (g * w_y / st.sum) * (row.array() - st.max).exp();
+          out = (g * w_y / st.sum) * exp_shifted(row.array() - st.max);
           out(y) =
               -g * w_y * (st.others / st.sum);  // w_y (p_y - 1), with 1 - p_y = others / s exact
           continue;
         }
         const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
-        out = (g * total_q / st.sum) * (row.array() - st.max).exp();
+        out = (g * total_q / st.sum) * exp_shifted(row.array() - st.max);
         if (weighted) {
           out.array() -= (g * eps_per_class) * w.array();
         } else {
@@ -154,7 +154,7 @@ struct CrossEntropyKernel {
       if constexpr (kGrad) {
         const Scalar g = scale(n);
         auto out = grad.row(n);
-        out = (g * total / st.sum) * shifted.exp();
+        out = (g * total / st.sum) * exp_shifted(shifted);
         for (Eigen::Index c = 0; c < classes; ++c) out(c) -= g * weighted_target(c);
       }
     }

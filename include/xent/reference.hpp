@@ -201,8 +201,8 @@ Matrix<T> nll_backward_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBas
   return grad;
 }
 
-// BCE-with-logits as max(x, 0) - x t + log1p(exp(-|x|)), and with pos_weight P as
-// (1 - t) x + (1 + (P - 1) t) (log1p(exp(-|x|)) + max(-x, 0)). At x = +-inf, where these forms
+// BCE-with-logits as max(x, 0) - x t + log1p(exp(-|x|)), and with pos_weight P as that plus
+// (P - 1) t (log1p(exp(-|x|)) + max(-x, 0)). At x = +-inf, where these forms
 // evaluate inf - inf, the mathematical limit: the infinite term's coefficient times +inf, 0 if the
 // coefficient is 0.
 template <class T>
@@ -212,8 +212,11 @@ T bce_with_logits_element(T x, T t, T pos_weight, bool has_pos_weight) {
     return coefficient == 0 ? T(0) : coefficient * std::numeric_limits<T>::infinity();
   }
   const T tail = std::log1p(std::exp(-std::abs(x)));
-  if (!has_pos_weight) return std::max(x, T(0)) - x * t + tail;
-  return (1 - t) * x + (1 + (pos_weight - 1) * t) * (tail + std::max(-x, T(0)));
+  const T plain = std::max(x, T(0)) - x * t + tail;
+  if (!has_pos_weight) return plain;
+  // PyTorch's pos_weight form (1 - t) x + (1 + (P - 1) t) softplus(-x), regrouped as the plain form
+  // plus (P - 1) t softplus(-x) so that t = 0 and x << 0 do not cancel.
+  return plain + (pos_weight - 1) * t * (tail + std::max(-x, T(0)));
 }
 
 template <class T>
@@ -307,7 +310,8 @@ Matrix<detail::ComputeType<T, X>> log_softmax(const Eigen::MatrixBase<X>& x,
 template <class T = void, class X>
 Matrix<detail::ComputeType<T, X>> softmax(const Eigen::MatrixBase<X>& x,
                                           Layout layout = Layout::SamplesInRows) {
-  return log_softmax<T>(x, layout).array().exp().matrix();
+  using R = detail::ComputeType<T, X>;
+  return log_softmax<T>(x, layout).unaryExpr([](R v) { return std::exp(v); });
 }
 
 // torch.logsumexp: the shift is the max, or 0 when the max is infinite (so all -inf gives -inf).

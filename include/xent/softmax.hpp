@@ -53,7 +53,7 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       if (rows.cols() == 0) return;
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         const auto st = detail::row_stats(rows.row(n));
-        dst.row(n) = (rows.row(n).array() - st.max).exp() * (1 / st.sum);
+        dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);
       }
     });
   });
@@ -93,7 +93,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
                   : (rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
                                                        : m);
       } else {
-        result(n) = m + std::log((rows.row(n).array() - m).exp().sum());
+        result(n) = m + std::log(detail::exp_shifted(rows.row(n).array() - m).sum());
       }
     }
   });
@@ -125,7 +125,7 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
-          dst.row(n) = gr.row(n).array() - yr.row(n).array().exp() * gr.row(n).sum();
+          dst.row(n) = gr.row(n).array() - detail::exp_shifted(yr.row(n).array()) * gr.row(n).sum();
         }
       });
     });

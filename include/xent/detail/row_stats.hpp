@@ -8,6 +8,17 @@
 namespace xent {
 namespace detail {
 
+// exp of arguments that are <= 0 (logits minus their max), with exp(-inf) exactly 0. Eigen 3.4's
+// vectorized exp clamps its argument (at about -88.7 for float, -709.8 for double) and so returns a
+// tiny non-zero value for -inf; a masked class must get probability and gradient exactly 0. Below
+// log(smallest normal) the true result is subnormal, and 0 is as close to it as Eigen's value.
+template <class ArrayExpr>
+auto exp_shifted(const ArrayExpr& v) {
+  using Scalar = typename ArrayExpr::Scalar;
+  const Scalar underflow = std::log(std::numeric_limits<Scalar>::min());
+  return (v < underflow).select(Scalar(0), v.exp());  // NaN < underflow is false: NaN stays NaN
+}
+
 // For a row x: the shift m = max x (NaN if any entry is NaN) and s = sum exp(x - m). As in PyTorch,
 // a row holding +inf or only -inf yields a NaN s (inf - inf), and so NaN results.
 template <class Scalar>
@@ -21,7 +32,7 @@ template <class Row>
 RowStats<typename Row::Scalar> row_stats(const Row& x) {
   using Scalar = typename Row::Scalar;
   const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-  return {m, (x.array() - m).exp().sum()};
+  return {m, exp_shifted(x.array() - m).sum()};
 }
 
 // The same, with the target's term kept apart: `others` = sum over c != y of exp(x_c - m). The loss
@@ -38,8 +49,8 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
   using Scalar = typename Row::Scalar;
   const Eigen::Index classes = x.size();
   const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-  const Scalar others =
-      (x.head(y).array() - m).exp().sum() + (x.tail(classes - y - 1).array() - m).exp().sum();
+  const Scalar others = exp_shifted(x.head(y).array() - m).sum() +
+                        exp_shifted(x.tail(classes - y - 1).array() - m).sum();
   const Scalar target_exp = std::exp(x(y) - m);
   TargetRowStats<Scalar> st;
   st.max = m;
