@@ -65,7 +65,7 @@ CrossEntropyOptions random_options(Rng& rng, Index classes, bool probability_tar
 //              the target entry's 1 - p_y is others / s (C + 2 roundings):
 //                 atol(n, c) = 2 eps (Q p_c (|x_c - m| + C + 4) + |q_c| (C + 4)) + 4 min_normal(S)
 // (the factor 2 is headroom; the reference's own long double error is 2^11 times smaller than
-// double's). min_normal: below it, Eigen's vectorized exp stops being accurate (test_softmax.cpp).
+// double's). min_normal: the library flushes exp results below it to 0 (test_softmax.cpp).
 // Reductions add the per-sample bounds (the library sums in double or better) and divide them by
 // |W| for the mean; the final rounding to S is rtol = 2 eps.
 struct Model {

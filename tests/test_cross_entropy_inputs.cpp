@@ -46,12 +46,12 @@ CrossEntropyOptions options(Layout layout, Rng& rng, Index classes, bool probabi
   return opts;
 }
 
-// Loss and gradient of the input view xv (values x) against the reference.
+// Loss and gradient of the input view xv (values x) against the reference. (forward_backward only:
+// every entry point binds its input the same way, and each extra instantiation costs compile time.)
 template <class S, class XV, class Y>
 void check_input_view(const XV& xv, const Y& y, const CrossEntropyOptions& opts, const Expected<S>& ref,
                       const char* what) {
   INFO(what << ", " << layout_name(opts.layout()));
-  require_close(xent::cross_entropy_per_sample(xv, y, opts), ref.per_sample, ref.rtol, ref.atol, "per-sample losses");
   Mat<S> grad;
   const S loss = xent::cross_entropy_forward_backward(xv, y, grad, opts);
   require_close(loss, ref.loss, ref.rtol, ref.atol, "forward_backward loss");
@@ -94,8 +94,6 @@ TEMPLATE_TEST_CASE("cross_entropy accepts logits of every dense kind", "[cross_e
     CrossEntropyOptions flipped = opts;
     flipped.layout(layout == Layout::SamplesInRows ? Layout::SamplesInColumns : Layout::SamplesInRows);
     INFO("transposed expression");
-    require_close(xent::cross_entropy_per_sample(x.transpose(), y, flipped), ref.per_sample, ref.rtol, ref.atol,
-                  "per-sample losses");
     const auto grad_t = xent::cross_entropy_backward(x.transpose(), y, flipped);
     STATIC_REQUIRE(std::is_same<std::decay_t<decltype(grad_t)>, RowMat<S>>::value);
     require_close(grad_t.transpose(), ref.grad, ref.rtol, ref.atol, "backward");
@@ -107,14 +105,15 @@ TEMPLATE_TEST_CASE("cross_entropy accepts logits of every dense kind", "[cross_e
   }
 }
 
-TEMPLATE_TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[cross_entropy][inputs]", float, double) {
-  using S = TestType;
+// Target and output kinds do not depend on the scalar type: double only, to save compile time.
+TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[cross_entropy][inputs]") {
+  using S = double;
   const int seed = GENERATE(range(1, 5));
   Rng rng(static_cast<std::uint64_t>(4000 + seed));
   const Layout layout = GENERATE(Layout::SamplesInRows, Layout::SamplesInColumns);
   const Index N = rng.integer(1, 10), C = rng.integer(2, 10);
   const Mat<S> x = logits_for<S>(layout, N, C, rng);
-  INFO("seed " << seed << ", " << scalar_name<S>() << ", " << layout_name(layout) << ", N " << N << ", C " << C);
+  INFO("seed " << seed << ", " << layout_name(layout) << ", N " << N << ", C " << C);
   const CrossEntropyOptions opts = options<S>(layout, rng, C, false);
   const Vec<std::int64_t> y = random_class_targets<std::int64_t>(N, C, rng, opts.ignore_index(), 0.2);
   const Expected<S> ref = expected(x, y, opts);
@@ -146,10 +145,11 @@ TEMPLATE_TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[
     Embedded<S, Eigen::ColMajor> t_block(t);
     require_close(xent::cross_entropy_backward(x, t_block.block(), prob_opts), ref_prob.grad, ref.rtol, ref.atol,
                   "Block targets: gradient");
-    // Targets of the other floating type are used as given (converted to the logits' type).
-    const Mat<double> t_double = t.template cast<double>();
-    require_close(xent::cross_entropy(x, t_double, prob_opts), ref_prob.loss, ref.rtol, ref.atol,
-                  "double targets: loss");
+    // Targets of the other floating type are converted to the logits' type.
+    const Mat<float> t_float = t.template cast<float>();
+    const Mat<double> t_rounded = t_float.template cast<double>();
+    require_close(xent::cross_entropy(x, t_float, prob_opts), xent::reference::cross_entropy<LD>(x, t_rounded, prob_opts),
+                  ref.rtol, ref.atol, "float targets of double logits: loss");
   }
 
   SECTION("per-sample outputs: row vector, Map, segment") {
@@ -199,7 +199,7 @@ TEMPLATE_TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[
 }
 
 TEMPLATE_TEST_CASE("cross_entropy takes class indices of every integer type", "[cross_entropy][inputs]", int, long,
-                   std::int64_t, std::uint8_t, unsigned, short, unsigned long long) {
+                   std::int64_t, std::uint8_t, unsigned) {
   using I = TestType;
   using S = double;
   const int seed = GENERATE(range(1, 9));

@@ -28,9 +28,9 @@ const Layout kLayouts[] = {Layout::SamplesInRows, Layout::SamplesInColumns};
 //    log-probability is -log(s) ~ -tiny.
 //  * softmax = exp(x_c - m) / s: relative error eps (|x_c - m| / 2 + C + 4), so
 //      atol(n, c) = 2 eps p_c (|x_c - m| + C + 4) + 4 min_normal(S):
-//    the last term because below the smallest normal number relative accuracy ends: Eigen 3.4's
-//    vectorized exp returns 2^-128 (float) for every argument below about -88.7, where std::exp
-//    returns a subnormal or 0, so a contiguous row and a strided row differ there by < min_normal;
+//    the last term because below the smallest normal number relative accuracy ends: the library
+//    flushes exp(x_c - m) < min_normal to 0 (Eigen 3.4's vectorized exp clamps its argument and
+//    would return 2^-128 in float even for -inf), where the exact value is subnormal or smaller;
 //  * logsumexp = m + log(s): atol = 2 eps (|m| + |lse| + C + 2).
 template <class S>
 struct ForwardTolerances {
