@@ -71,7 +71,10 @@ struct CrossEntropyKernel {
     const Scalar eps_per_class = smoothing ? eps / static_cast<Scalar>(classes) : Scalar(0);
     const Scalar weight_sum =
         weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
-    const auto w = opts.weight().template cast<Scalar>().transpose();
+    const auto w = opts.template weight_as<Scalar>().transpose();
+    // Contiguous logits and gradient rows take the fused vectorized path.
+    constexpr bool kFused =
+        has_contiguous_rows<const Rows>() && has_contiguous_rows<std::decay_t<GradRows>>();
 
     for (Eigen::Index n = 0; n < x.rows(); ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
@@ -81,7 +84,10 @@ struct CrossEntropyKernel {
         continue;
       }
       const auto row = x.row(n);
-      const auto st = target_row_stats(row, y);
+      Scalar* exps =
+          nullptr;  // the fused path stores exp(x - m) in the gradient row, then rescales
+      if constexpr (kFused) exps = grad.row(n).data();
+      const auto st = target_row_stats(row, y, exps);
       const Scalar w_y = weighted ? w(y) : Scalar(1);
       Scalar value = w_y * target_neg_log_prob(st, row(y));
       if (smoothing) {
@@ -95,24 +101,36 @@ struct CrossEntropyKernel {
         // Without smoothing the other classes' weights must not enter at all (a NaN weight on an
         // unused class leaves PyTorch's gradient finite).
         const Scalar g = scale(n);
+        const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
+        // S p_y - q_y = -(1-e) w_y (1 - p_y) + (e/C)(W p_y - w_y), with 1 - p_y = others / s exact.
+        const Scalar target_grad =
+            smoothing ? g * (-(1 - eps) * w_y * (st.others / st.sum) +
+                             eps_per_class * (weight_sum * (st.target_exp / st.sum) - w_y))
+                      : -g * w_y * (st.others / st.sum);
+        if constexpr (kFused) {
+          if (!smoothing) {
+            contiguous_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
+                               static_cast<const Scalar*>(nullptr));
+          } else {
+            contiguous_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
+                               weighted ? opts.weight_as<Scalar>().data() : nullptr);
+          }
+          exps[y] = target_grad;
+          continue;
+        }
         auto out = grad.row(n);
         if (!smoothing) {
           out = (g * w_y / st.sum) * exp_shifted(row.array() - st.max);
-          out(y) =
-              -g * w_y * (st.others / st.sum);  // w_y (p_y - 1), with 1 - p_y = others / s exact
+          out(y) = target_grad;
           continue;
         }
-        const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
         out = (g * total_q / st.sum) * exp_shifted(row.array() - st.max);
         if (weighted) {
           out.array() -= (g * eps_per_class) * w.array();
         } else {
           out.array() -= g * eps_per_class;
         }
-        // S p_y - q_y = -(1-e) w_y (1 - p_y) + (e/C)(W p_y - w_y), with 1 - p_y = others / s exact.
-        const Scalar p_y = st.target_exp / st.sum;
-        out(y) = g * (-(1 - eps) * w_y * (st.others / st.sum) +
-                      eps_per_class * (weight_sum * p_y - w_y));
+        out(y) = target_grad;
       }
     }
   }

@@ -55,11 +55,21 @@ class ClassLossOptions {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
                   "xent: weight must hold float or double values");
     weight_ = to_double_vector(w, "weight");
+    weight_float_ = weight_.cast<float>();
     has_weight_ = true;
     return self();
   }
   const Eigen::VectorXd& weight() const { return weight_; }
   bool has_weight() const { return has_weight_; }
+  // The weights in the computation's type, converted once here so that no call allocates.
+  template <class Scalar>
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& weight_as() const {
+    if constexpr (std::is_same<Scalar, float>::value) {
+      return weight_float_;
+    } else {
+      return weight_;
+    }
+  }
 
   // Targets equal to ignore_index contribute nothing (checked before the bounds check, so any value
   // works, as in PyTorch).
@@ -80,6 +90,7 @@ class ClassLossOptions {
 
   Reduction reduction_ = Reduction::Mean;
   Eigen::VectorXd weight_;
+  Eigen::VectorXf weight_float_;
   bool has_weight_ = false;
   std::int64_t ignore_index_ = -100;
   Layout layout_ = Layout::SamplesInRows;

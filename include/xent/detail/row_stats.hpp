@@ -3,7 +3,12 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <cstddef>
 #include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "row_kernels.hpp"
 
 namespace xent {
 namespace detail {
@@ -28,11 +33,31 @@ struct RowStats {
   Scalar log_sum() const { return std::log(sum); }
 };
 
+// Whether a row's coefficients are adjacent in memory, so the vectorized passes can read it.
+template <class Row>
+constexpr bool is_contiguous_row =
+    (int(Row::Flags) & Eigen::DirectAccessBit) != 0 && Row::InnerStrideAtCompileTime == 1;
+
+// Whether every row of a matrix (or matrix view) is contiguous; false for "no matrix" (nullptr_t).
+template <class M>
+constexpr bool has_contiguous_rows() {
+  if constexpr (std::is_same<M, std::nullptr_t>::value) {
+    return false;
+  } else {
+    return is_contiguous_row<std::decay_t<decltype(std::declval<M&>().row(0))>>;
+  }
+}
+
 template <class Row>
 RowStats<typename Row::Scalar> row_stats(const Row& x) {
   using Scalar = typename Row::Scalar;
-  const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-  return {m, exp_shifted(x.array() - m).sum()};
+  if constexpr (is_contiguous_row<Row>) {
+    const auto st = contiguous_stats(x.data(), x.size(), -1, static_cast<Scalar*>(nullptr));
+    return {st.max, st.sum};
+  } else {
+    const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
+    return {m, exp_shifted(x.array() - m).sum()};
+  }
 }
 
 // The same, with the target's term kept apart: `others` = sum over c != y of exp(x_c - m). The loss
@@ -44,19 +69,29 @@ struct TargetRowStats : RowStats<Scalar> {
   Scalar target_exp;
 };
 
+// e, when given, receives exp(x_c - m) for every c (contiguous rows only; see contiguous_stats).
 template <class Row>
-TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index y) {
+TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index y,
+                                                      typename Row::Scalar* e = nullptr) {
   using Scalar = typename Row::Scalar;
-  const Eigen::Index classes = x.size();
-  const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-  const Scalar others = exp_shifted(x.head(y).array() - m).sum() +
-                        exp_shifted(x.tail(classes - y - 1).array() - m).sum();
-  const Scalar target_exp = std::exp(x(y) - m);
   TargetRowStats<Scalar> st;
-  st.max = m;
-  st.sum = others + target_exp;
-  st.others = others;
-  st.target_exp = target_exp;
+  if constexpr (is_contiguous_row<Row>) {
+    const auto cs = contiguous_stats(x.data(), x.size(), y, e);
+    st.max = cs.max;
+    st.sum = cs.sum;
+    st.others = cs.others;
+    st.target_exp = cs.target_exp;
+  } else {
+    const Eigen::Index classes = x.size();
+    const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
+    const Scalar others = exp_shifted(x.head(y).array() - m).sum() +
+                          exp_shifted(x.tail(classes - y - 1).array() - m).sum();
+    const Scalar target_exp = std::exp(x(y) - m);
+    st.max = m;
+    st.sum = others + target_exp;
+    st.others = others;
+    st.target_exp = target_exp;
+  }
   return st;
 }
 
