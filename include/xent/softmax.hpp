@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "detail/checks.hpp"
 #include "detail/row_stats.hpp"
@@ -51,9 +52,19 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
+      constexpr bool kContiguous =
+          detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
+          detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
-        const auto st = detail::row_stats(rows.row(n));
-        dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);
+        if constexpr (kContiguous) {  // exp stored once, then scaled in place
+          typename Derived::Scalar* e = dst.row(n).data();
+          const auto st = detail::contiguous_stats(rows.row(n).data(), rows.cols(), -1, e);
+          detail::contiguous_rescale(e, rows.cols(), 1 / st.sum, typename Derived::Scalar(0),
+                                     static_cast<const typename Derived::Scalar*>(nullptr));
+        } else {
+          const auto st = detail::row_stats(rows.row(n));
+          dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);
+        }
       }
     });
   });
