@@ -48,20 +48,21 @@ struct CrossEntropyKernel {
 
   template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static void run(const Rows& x, const Y& targets, const CrossEntropyOptions& opts, LossFn&& loss,
-                  GradRows&& grad, ScaleFn&& scale) {
+                  GradRows&& grad, ScaleFn&& scale, Eigen::Index begin, Eigen::Index end) {
     if constexpr (is_index_type<typename Y::Scalar>) {
-      run_index(x, targets, opts, loss, grad, scale);
+      run_index(x, targets, opts, loss, grad, scale, begin, end);
     } else {
       const InputRef<Y> probs(targets);
       with_samples_in_rows(probs, opts.layout(), [&](const auto& prob_rows) {
-        run_probabilities(x, prob_rows, opts, loss, grad, scale);
+        run_probabilities(x, prob_rows, opts, loss, grad, scale, begin, end);
       });
     }
   }
 
   template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static void run_index(const Rows& x, const Y& targets, const CrossEntropyOptions& opts,
-                        LossFn& loss, GradRows& grad, ScaleFn& scale) {
+                        LossFn& loss, GradRows& grad, ScaleFn& scale, Eigen::Index begin,
+                        Eigen::Index end) {
     using Scalar = typename Rows::Scalar;
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
     const Eigen::Index classes = x.cols();
@@ -76,7 +77,7 @@ struct CrossEntropyKernel {
     constexpr bool kFused =
         has_contiguous_rows<const Rows>() && has_contiguous_rows<std::decay_t<GradRows>>();
 
-    for (Eigen::Index n = 0; n < x.rows(); ++n) {
+    for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
       if (y < 0) {  // ignored: contributes 0 and its gradient row is exactly 0, whatever its logits
         loss(n, Scalar(0));
@@ -138,7 +139,7 @@ struct CrossEntropyKernel {
   template <class Rows, class ProbRows, class LossFn, class GradRows, class ScaleFn>
   static void run_probabilities(const Rows& x, const ProbRows& probs,
                                 const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
-                                ScaleFn& scale) {
+                                ScaleFn& scale, Eigen::Index begin, Eigen::Index end) {
     using Scalar = typename Rows::Scalar;
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
     const Eigen::Index classes = x.cols();
@@ -147,7 +148,7 @@ struct CrossEntropyKernel {
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
     const auto w = opts.weight().template cast<Scalar>().transpose();
 
-    for (Eigen::Index n = 0; n < x.rows(); ++n) {
+    for (Eigen::Index n = begin; n < end; ++n) {
       if (classes == 0) {  // an empty sum
         loss(n, Scalar(0));
         continue;

@@ -28,10 +28,10 @@ struct NLLLossKernel {
 
   template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static void run(const Rows& x, const Y& targets, const NLLLossOptions& opts, LossFn&& loss,
-                  GradRows&& grad, ScaleFn&& scale) {
+                  GradRows&& grad, ScaleFn&& scale, Eigen::Index begin, Eigen::Index end) {
     using Scalar = typename Rows::Scalar;
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
-    for (Eigen::Index n = 0; n < x.rows(); ++n) {
+    for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
       if constexpr (kGrad) grad.row(n).setZero();
       if (y < 0) {

@@ -9,3 +9,4 @@
 #include "options.hpp"
 #include "reference.hpp"
 #include "softmax.hpp"
+#include "threads.hpp"

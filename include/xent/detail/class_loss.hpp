@@ -2,10 +2,11 @@
 // per-sample backward, fused forward+backward), written once over a kernel.
 //
 // A kernel provides
-//   static double check(fn, x, targets, opts);   // validates everything, returns the mean's
-//   denominator static void run(x_rows, targets, opts, loss, grad_rows, scale);
-// where x_rows is the N x C view of the logits, loss(n, value) receives each per-sample loss and,
-// unless grad_rows is nullptr, grad row n receives scale(n) * d loss_n / d x_n.
+//   static double check(fn, x, targets, opts);  // validates everything; the mean's denominator
+//   static void run(x_rows, targets, opts, loss, grad_rows, scale, begin, end);
+// where x_rows is the N x C view of the logits; for the samples n in [begin, end), loss(n, value)
+// receives the per-sample loss and, unless grad_rows is nullptr, grad row n receives
+// scale(n) * d loss_n / d x_n. Blocks of samples may run on several threads (detail/parallel.hpp).
 #pragma once
 
 #include <Eigen/Core>
@@ -14,6 +15,7 @@
 
 #include "checks.hpp"
 #include "class_targets.hpp"
+#include "parallel.hpp"
 #include "reduce.hpp"
 #include "views.hpp"
 
@@ -25,13 +27,16 @@ void visit_samples(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& tar
                    const Options& opts, LossFn&& loss, Grad* grad, ScaleFn&& scale) {
   const InputRef<X> in(x.derived());
   with_samples_in_rows(in, opts.layout(), [&](const auto& rows) {
-    if constexpr (std::is_same<Grad, std::nullptr_t>::value) {
-      Kernel::run(rows, targets.derived(), opts, loss, nullptr, scale);
-    } else {
-      with_samples_in_rows(*grad, opts.layout(), [&](auto&& grad_rows) {
-        Kernel::run(rows, targets.derived(), opts, loss, grad_rows, scale);
-      });
-    }
+    const Blocks blocks(rows.rows());
+    for_each_block(blocks, rows.rows(), rows.cols(), [&](Eigen::Index begin, Eigen::Index end) {
+      if constexpr (std::is_same<Grad, std::nullptr_t>::value) {
+        Kernel::run(rows, targets.derived(), opts, loss, nullptr, scale, begin, end);
+      } else {
+        with_samples_in_rows(*grad, opts.layout(), [&](auto&& grad_rows) {
+          Kernel::run(rows, targets.derived(), opts, loss, grad_rows, scale, begin, end);
+        });
+      }
+    });
   });
 }
 
@@ -41,12 +46,13 @@ typename X::Scalar reduced_loss(const char* fn, const Eigen::MatrixBase<X>& x,
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
   const double denominator = Kernel::check(fn, x, targets, opts);
-  Accumulator<Scalar> sum;
+  const Blocks blocks(samples_of(x.rows(), x.cols(), opts.layout()));
+  BlockSums<Scalar> sums(blocks);
   std::nullptr_t* no_grad = nullptr;
   visit_samples<Kernel>(
-      x, targets, opts, [&](Eigen::Index, Scalar v) { sum.add(v); }, no_grad,
+      x, targets, opts, [&](Eigen::Index n, Scalar v) { sums.add(n, v); }, no_grad,
       [](Eigen::Index) { return Scalar(0); });
-  return reduce(sum, opts.reduction(), denominator);
+  return reduce(sums.total(), opts.reduction(), denominator);
 }
 
 template <class Kernel, class X, class Y, class Out, class Options>
@@ -112,12 +118,13 @@ typename X::Scalar loss_forward_backward(const char* fn, const Eigen::MatrixBase
   auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
   prepare_output(fn, "grad", result, x.rows(), x.cols());
   const Scalar scale = reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);
-  Accumulator<Scalar> sum;
+  const Blocks blocks(samples_of(x.rows(), x.cols(), opts.layout()));
+  BlockSums<Scalar> sums(blocks);
   G* grad_matrix = &result.derived();
   visit_samples<Kernel>(
-      x, targets, opts, [&](Eigen::Index, Scalar v) { sum.add(v); }, grad_matrix,
+      x, targets, opts, [&](Eigen::Index n, Scalar v) { sums.add(n, v); }, grad_matrix,
       [&](Eigen::Index) { return scale; });
-  return reduce(sum, opts.reduction(), denominator);
+  return reduce(sums.total(), opts.reduction(), denominator);
 }
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 
 #include "checks.hpp"
 #include "class_targets.hpp"
+#include "parallel.hpp"
 #include "reduce.hpp"
 #include "views.hpp"
 
@@ -93,10 +94,21 @@ class ElementWeights {
 // Checks every argument, then calls prepare() (which sizes the caller's output, so that a throwing
 // call leaves it untouched) and visits every element in storage order with its input, target,
 // weight and pos_weight.
+// The outer index (rows of a row-major input, columns otherwise) is split into blocks that may run
+// on several threads; outer_blocks(x) gives that split.
+template <class X>
+Blocks outer_blocks(const Eigen::MatrixBase<X>& x) {
+  return Blocks(X::IsRowMajor ? x.rows() : x.cols());
+}
+template <class X>
+Eigen::Index outer_index(Eigen::Index i, Eigen::Index j) {
+  return X::IsRowMajor ? i : j;
+}
+
 template <class Kernel, class X, class T, class Options, class Prepare, class F>
 void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x,
-                    const Eigen::DenseBase<T>& targets, const Options& opts, Prepare&& prepare,
-                    F&& f) {
+                    const Eigen::DenseBase<T>& targets, const Options& opts, const Blocks& blocks,
+                    Prepare&& prepare, F&& f) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
   static_assert(std::is_floating_point<typename T::Scalar>::value,
@@ -110,26 +122,33 @@ void visit_elements(const char* fn, const Eigen::MatrixBase<X>& x,
   const auto element = [&](Eigen::Index i, Eigen::Index j) {
     f(i, j, in(i, j), static_cast<Scalar>(t(i, j)), weights.weight(i, j), weights.pos_weight(i, j));
   };
-  if (X::IsRowMajor) {
-    for (Eigen::Index i = 0; i < x.rows(); ++i)
-      for (Eigen::Index j = 0; j < x.cols(); ++j) element(i, j);
-  } else {
-    for (Eigen::Index j = 0; j < x.cols(); ++j)
-      for (Eigen::Index i = 0; i < x.rows(); ++i) element(i, j);
-  }
+  const Eigen::Index outer = X::IsRowMajor ? x.rows() : x.cols();
+  const Eigen::Index inner = X::IsRowMajor ? x.cols() : x.rows();
+  for_each_block(blocks, outer, inner, [&](Eigen::Index begin, Eigen::Index end) {
+    for (Eigen::Index o = begin; o < end; ++o) {
+      for (Eigen::Index k = 0; k < inner; ++k) {
+        if (X::IsRowMajor) {
+          element(o, k);
+        } else {
+          element(k, o);
+        }
+      }
+    }
+  });
 }
 
 template <class Kernel, class X, class T, class Options>
 typename X::Scalar elementwise_reduced(const char* fn, const Eigen::MatrixBase<X>& x,
                                        const Eigen::DenseBase<T>& targets, const Options& opts) {
   using Scalar = typename X::Scalar;
-  Accumulator<Scalar> sum;
+  const Blocks blocks = outer_blocks(x);
+  BlockSums<Scalar> sums(blocks);
   visit_elements<Kernel>(
-      fn, x, targets, opts, [] {},
-      [&](Eigen::Index, Eigen::Index, Scalar xi, Scalar ti, Scalar w, Scalar p) {
-        sum.add(w * Kernel::loss(xi, ti, p));
+      fn, x, targets, opts, blocks, [] {},
+      [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
+        sums.add(outer_index<X>(i, j), w * Kernel::loss(xi, ti, p));
       });
-  return reduce(sum, opts.reduction(), static_cast<double>(x.size()));
+  return reduce(sums.total(), opts.reduction(), static_cast<double>(x.size()));
 }
 
 template <class Kernel, class X, class T, class Out, class Options>
@@ -141,7 +160,8 @@ void elementwise_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
                 "xent: the output must have the input's scalar type");
   auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
   visit_elements<Kernel>(
-      fn, x, targets, opts, [&] { prepare_output(fn, "out", result, x.rows(), x.cols()); },
+      fn, x, targets, opts, outer_blocks(x),
+      [&] { prepare_output(fn, "out", result, x.rows(), x.cols()); },
       [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
         result(i, j) = w * Kernel::loss(xi, ti, p);
       });
@@ -155,14 +175,15 @@ double elementwise_gradient(const char* fn, const Eigen::MatrixBase<X>& x,
   using Scalar = typename X::Scalar;
   static_assert(std::is_same<typename G::Scalar, Scalar>::value,
                 "xent: grad must have the input's scalar type");
-  Accumulator<Scalar> sum;
+  const Blocks blocks = outer_blocks(x);
+  BlockSums<Scalar> sums(blocks);
   visit_elements<Kernel>(
-      fn, x, targets, opts, [&] { prepare_output(fn, "grad", grad, x.rows(), x.cols()); },
+      fn, x, targets, opts, blocks, [&] { prepare_output(fn, "grad", grad, x.rows(), x.cols()); },
       [&](Eigen::Index i, Eigen::Index j, Scalar xi, Scalar ti, Scalar w, Scalar p) {
-        if (with_loss) sum.add(w * Kernel::loss(xi, ti, p));
+        if (with_loss) sums.add(outer_index<X>(i, j), w * Kernel::loss(xi, ti, p));
         grad(i, j) = scale(i, j) * w * Kernel::grad(xi, ti, p);
       });
-  return sum.value();
+  return sums.total().value();
 }
 
 template <class Kernel, class X, class T, class Options>

@@ -1,0 +1,78 @@
+// xent internals: a fixed split of the samples (or of a matrix's outer index) into blocks, run on
+// xent::num_threads() threads, and per-block sums combined in block order -- so every result is
+// bitwise the same whatever the thread count.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <array>
+
+#include "../threads.hpp"
+#include "reduce.hpp"
+
+namespace xent {
+namespace detail {
+
+// At most kMaxBlocks blocks of at least kMinBlock items: the block size depends on n alone.
+class Blocks {
+ public:
+  static constexpr Eigen::Index kMaxBlocks = 256;
+  static constexpr Eigen::Index kMinBlock = 16;
+
+  explicit Blocks(Eigen::Index n)
+      : n_(n), size_(std::max(kMinBlock, (n + kMaxBlocks - 1) / kMaxBlocks)) {}
+  Eigen::Index count() const { return (n_ + size_ - 1) / size_; }
+  Eigen::Index of(Eigen::Index item) const { return item / size_; }
+  Eigen::Index begin(Eigen::Index block) const { return block * size_; }
+  Eigen::Index end(Eigen::Index block) const { return std::min(n_, (block + 1) * size_); }
+
+ private:
+  Eigen::Index n_, size_;
+};
+
+// Calls f(begin, end) for every block, on several threads when OpenMP is on and the work
+// (items * cost_per_item) is big enough to pay for them.
+template <class F>
+void for_each_block(const Blocks& blocks, Eigen::Index items, Eigen::Index cost_per_item, F&& f) {
+  const Eigen::Index count = blocks.count();
+#if defined(_OPENMP)
+  constexpr Eigen::Index kMinWorkPerThread = 1 << 15;
+  const Eigen::Index threads = std::min<Eigen::Index>(
+      {static_cast<Eigen::Index>(num_threads()), count,
+       std::max<Eigen::Index>(1, items * cost_per_item / kMinWorkPerThread)});
+  if (threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(threads))
+    for (Eigen::Index b = 0; b < count; ++b) f(blocks.begin(b), blocks.end(b));
+    return;
+  }
+#else
+  (void)items;
+  (void)cost_per_item;
+#endif
+  for (Eigen::Index b = 0; b < count; ++b) f(blocks.begin(b), blocks.end(b));
+}
+
+// One accumulator per block, filled concurrently (a block belongs to one thread), then summed in
+// block order.
+template <class Scalar>
+class BlockSums {
+ public:
+  explicit BlockSums(const Blocks& blocks) : blocks_(blocks) {}
+  void add(Eigen::Index item, double v) {
+    sums_[static_cast<std::size_t>(blocks_.of(item))].add(v);
+  }
+  Accumulator<Scalar> total() const {
+    Accumulator<Scalar> all;
+    for (Eigen::Index b = 0; b < blocks_.count(); ++b) {
+      all.add(sums_[static_cast<std::size_t>(b)].value());
+    }
+    return all;
+  }
+
+ private:
+  const Blocks& blocks_;
+  std::array<Accumulator<Scalar>, Blocks::kMaxBlocks> sums_{};
+};
+
+}  // namespace detail
+}  // namespace xent

@@ -1,0 +1,128 @@
+// xent internals: compile-time choice of the instruction set the SIMD layer is built for.
+//
+// The choice follows the compiler's flags, as Eigen's does (there is no run-time dispatch):
+//
+//   tier      when                                   vector (float / double)   XENT_SIMD_NAME
+//   AVX-512   __AVX512F__ (Eigen: AVX512 + FMA)      Packet16f / Packet8d      "avx512"
+//   AVX2      __AVX2__ && __FMA__                    Packet8f  / Packet4d      "avx2"
+//   SSE2      x86 with SSE2 (x86-64 baseline)        Packet4f  / Packet2d      "sse2"
+//   NEON      __aarch64__ with NEON                  Packet4f  / Packet2d      "neon"
+//   scalar    XENT_SIMD_SCALAR defined, or none of   float     / double        "scalar"
+//             the above (e.g. EIGEN_DONT_VECTORIZE)
+//
+// Each tier is also required to be enabled in Eigen (EIGEN_VECTORIZE_*), so the layer never names a
+// packet type Eigen did not define. AVX without AVX2+FMA (e.g. -mavx) uses the SSE2 tier.
+//
+// One definition rule. A translation unit built with -march=x86-64-v4 and one built with
+// -march=x86-64 see different bodies for the same inline function of this layer. Were they the same
+// symbol, the linker would keep one body for both and the SSE2 unit could end up running AVX-512
+// instructions. Everything in the layer therefore lives in an inline namespace named after the
+// instruction set actually used for code generation:
+//
+//   namespace xent { namespace detail { namespace simd { inline namespace XENT_SIMD_ISA_NAMESPACE {
+//
+// so `xent::detail::simd::Vec<float>` is spelled the same everywhere but mangles differently per
+// ISA. The name also separates flag sets that change the code of a tier without changing the tier:
+// the SSE2 tier compiled with SSE4.1 (roundps) or with AVX (VEX encoding), AVX-512 with or without
+// AVX512DQ, and the scalar tier with or without hardware FMA. Any template or inline function
+// outside this namespace whose body calls into the layer inherits the hazard and must carry the ISA
+// in its own name too (inside such a namespace, or templated on `simd::IsaTag`).
+//
+// Value-safety: every function of the layer relies on IEEE infinities, NaN and subnormals and on the
+// default rounding mode; flush-to-zero / denormals-are-zero modes (MXCSR FTZ/DAZ) change the
+// subnormal results of exp and the subnormal inputs of log, and -ffast-math is refused by
+// xent/config.hpp.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "../../config.hpp"
+
+#if defined(XENT_SIMD_SCALAR)
+#define XENT_SIMD_TIER_SCALAR 1
+#elif defined(__AVX512F__) && defined(EIGEN_VECTORIZE_AVX512)
+#define XENT_SIMD_TIER_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__) && defined(EIGEN_VECTORIZE_AVX2) && \
+    defined(EIGEN_VECTORIZE_FMA)
+#define XENT_SIMD_TIER_AVX2 1
+#elif defined(__SSE2__) && defined(EIGEN_VECTORIZE_SSE2) && \
+    (defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86))
+#define XENT_SIMD_TIER_SSE2 1
+#elif defined(__aarch64__) && defined(EIGEN_VECTORIZE_NEON)
+#define XENT_SIMD_TIER_NEON 1
+#else
+#define XENT_SIMD_TIER_SCALAR 1
+#endif
+
+#if defined(XENT_SIMD_TIER_AVX512)
+#define XENT_SIMD_NAME "avx512"
+#define XENT_SIMD_HAS_FMA 1
+#if defined(__AVX512DQ__)
+#define XENT_SIMD_ISA_NAMESPACE isa_avx512
+#else
+#define XENT_SIMD_ISA_NAMESPACE isa_avx512f
+#endif
+#include <immintrin.h>
+
+#elif defined(XENT_SIMD_TIER_AVX2)
+#define XENT_SIMD_NAME "avx2"
+#define XENT_SIMD_HAS_FMA 1
+#define XENT_SIMD_ISA_NAMESPACE isa_avx2
+#include <immintrin.h>
+
+#elif defined(XENT_SIMD_TIER_SSE2)
+#define XENT_SIMD_NAME "sse2"
+#define XENT_SIMD_HAS_FMA 0
+#if defined(__AVX__)
+#define XENT_SIMD_ISA_NAMESPACE isa_sse2_vex
+#elif defined(__SSE4_1__)
+#define XENT_SIMD_ISA_NAMESPACE isa_sse2_sse41
+#else
+#define XENT_SIMD_ISA_NAMESPACE isa_sse2
+#endif
+#include <emmintrin.h>
+
+#elif defined(XENT_SIMD_TIER_NEON)
+#define XENT_SIMD_NAME "neon"
+#define XENT_SIMD_HAS_FMA 1  // AArch64 always has fused multiply-add
+#define XENT_SIMD_ISA_NAMESPACE isa_neon
+#include <arm_neon.h>
+
+#else
+#define XENT_SIMD_NAME "scalar"
+// The scalar tier fuses (std::fma) only where that is a single instruction; a software fma would
+// be far slower than the two roundings it saves.
+#if defined(__FP_FAST_FMA) || defined(FP_FAST_FMA) || defined(__FMA__) || defined(__aarch64__)
+#define XENT_SIMD_HAS_FMA 1
+#define XENT_SIMD_ISA_NAMESPACE isa_scalar_fma
+#else
+#define XENT_SIMD_HAS_FMA 0
+#define XENT_SIMD_ISA_NAMESPACE isa_scalar
+#endif
+#endif
+
+// Forces inlining of the layer's one-line primitives even at -O0/-O1 (the `test` preset builds at
+// -O1, where GCC would otherwise leave each vector add a function call).
+#if defined(_MSC_VER) && !defined(__clang__)
+#define XENT_SIMD_INLINE __forceinline
+#else
+#define XENT_SIMD_INLINE inline __attribute__((always_inline))
+#endif
+
+namespace xent {
+namespace detail {
+namespace simd {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
+
+// A type whose name carries the ISA: a default template argument of this type puts the ISA into
+// the mangled name of any template built on the layer, e.g.
+//   template <class Derived, class Isa = simd::IsaTag> void kernel(const Eigen::MatrixBase<Derived>&);
+struct IsaTag {
+  static constexpr const char* name = XENT_SIMD_NAME;
+  static constexpr bool has_fma = XENT_SIMD_HAS_FMA != 0;
+};
+
+}  // namespace XENT_SIMD_ISA_NAMESPACE
+}  // namespace simd
+}  // namespace detail
+}  // namespace xent

@@ -1,0 +1,73 @@
+// Threads (OpenMP builds): every result is bitwise identical for 1 and 2 threads, because xent
+// splits work and sums into blocks that depend on the problem size alone. Without OpenMP the test
+// still checks that the setting is accepted and that xent runs single-threaded.
+#include <Eigen/Core>
+#include <cstring>
+#include <random>
+#include <xent/xent.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <class M>
+bool bitwise_equal(const M& a, const M& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(typename M::Scalar) * std::size_t(a.size())) == 0;
+}
+
+bool bitwise_equal(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Runs f with 1 and with 2 threads and requires the same bits.
+template <class F>
+void require_thread_invariant(F&& f) {
+  xent::set_num_threads(1);
+  const auto one = f();
+  xent::set_num_threads(2);
+  const auto two = f();
+  xent::set_num_threads(0);
+  REQUIRE(bitwise_equal(one, two));
+}
+
+}  // namespace
+
+TEST_CASE("results are bitwise identical for 1 and 2 threads") {
+#if defined(_OPENMP)
+  xent::set_num_threads(2);
+  REQUIRE(xent::num_threads() == 2);
+#else
+  REQUIRE(xent::num_threads() == 1);
+#endif
+  // Shapes large enough to be split across threads (work per thread >= 32 K elements).
+  const auto [n, c] = GENERATE(std::pair<Eigen::Index, Eigen::Index>{20000, 10},
+                               std::pair<Eigen::Index, Eigen::Index>{3000, 333},
+                               std::pair<Eigen::Index, Eigen::Index>{64, 5000});
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.f, 3.f);
+  RowMatrix x(n, c);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
+  Eigen::VectorXi y(n);
+  for (Eigen::Index i = 0; i < n; ++i) y(i) = int((i * 7919) % c);
+  y(0) = -100;
+  RowMatrix t = (x.array() > 0).cast<float>();
+  const auto opts = xent::CrossEntropyOptions().label_smoothing(0.1).weight(
+      Eigen::VectorXf::LinSpaced(c, 0.5f, 2.f));
+
+  require_thread_invariant([&] { return xent::cross_entropy(x, y, opts); });
+  require_thread_invariant([&] {
+    RowMatrix g(n, c);
+    xent::cross_entropy_forward_backward(x, y, g, opts);
+    return g;
+  });
+  require_thread_invariant([&] { return xent::cross_entropy(x, xent::softmax(x), opts); });
+  require_thread_invariant([&] { return xent::cross_entropy(Eigen::MatrixXf(x), y); });
+  require_thread_invariant([&] { return xent::nll_loss(x, y); });
+  require_thread_invariant([&] { return xent::binary_cross_entropy_with_logits(x, t); });
+  require_thread_invariant([&] {
+    RowMatrix g(n, c);
+    xent::binary_cross_entropy_with_logits_forward_backward(x, t, g);
+    return g;
+  });
+}
