@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 #include "detail/checks.hpp"
@@ -76,6 +77,13 @@ struct CrossEntropyKernel {
     // Contiguous logits and gradient rows take the fused vectorized path.
     constexpr bool kFused =
         has_contiguous_rows<const Rows>() && has_contiguous_rows<std::decay_t<GradRows>>();
+    // Samples adjacent in memory (a column-major N x C matrix) are vectorized a lane per sample.
+    if constexpr (has_contiguous_columns<const Rows>() &&
+                  (!kGrad || has_contiguous_columns<std::decay_t<GradRows>>())) {
+      if (classes < (Eigen::Index(1) << 24)) {  // class indices compared exactly as floats
+        begin = run_index_lanes(x, targets, opts, loss, grad, scale, begin, end);
+      }
+    }
 
     for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
@@ -134,6 +142,117 @@ struct CrossEntropyKernel {
         out(y) = target_grad;
       }
     }
+  }
+
+  // A lane per sample over whole packets of samples of [begin, end) (column-major logits: each
+  // class is a contiguous column); returns where the remaining samples start. Two passes per tile:
+  // max, then exp(x - m) summed apart for the target (per-lane masks), stored into the gradient
+  // when fused; the gradient pass then rescales in place. Same formulas as the per-row path.
+  template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
+  static Eigen::Index run_index_lanes(const Rows& x, const Y& targets,
+                                      const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
+                                      ScaleFn& scale, Eigen::Index begin, Eigen::Index end) {
+    namespace ei = Eigen::internal;
+    using Scalar = typename Rows::Scalar;
+    using Packet = PacketOf<Scalar>;
+    constexpr Eigen::Index W = ei::packet_traits<Scalar>::size;
+    constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
+    const Eigen::Index classes = x.cols();
+    const bool weighted = opts.has_weight();
+    const bool smoothing = opts.label_smoothing() > 0;
+    const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
+    const Scalar eps_per_class = smoothing ? eps / static_cast<Scalar>(classes) : Scalar(0);
+    const Scalar weight_sum =
+        weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
+    const Scalar* w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+    const Scalar* data = &x.coeffRef(0, 0);
+    const Eigen::Index ld = x.outerStride();
+    alignas(64) Scalar lane_class[W], lane_max[W], lane_others[W], lane_target_exp[W],
+        lane_target_x[W], lane_shifted[W], lane_a[W], lane_b[W];
+
+    Eigen::Index n0 = begin;
+    for (; n0 + W <= end; n0 += W) {
+      bool any = false;
+      for (Eigen::Index l = 0; l < W; ++l) {
+        const Eigen::Index y = class_of(targets, n0 + l, opts);
+        lane_class[l] = static_cast<Scalar>(y);  // -1: ignored
+        any = any || y >= 0;
+      }
+      const Packet cls = ei::pload<Packet>(lane_class);
+      const Packet ignored = ei::pcmp_lt(cls, ei::pzero(cls));
+      Packet m = ei::pset1<Packet>(-std::numeric_limits<Scalar>::infinity());
+      for (Eigen::Index c = 0; c < classes; ++c)
+        m = ei::pmax(m, ei::ploadu<Packet>(data + n0 + c * ld));
+      Packet others = ei::pzero(m), target_exp = others, target_x = others, shifted = others;
+      Scalar* g0 = nullptr;
+      Eigen::Index gld = 0;
+      if constexpr (kGrad) {
+        g0 = &grad.coeffRef(0, 0) + n0;
+        gld = grad.outerStride();
+      }
+      for (Eigen::Index c = 0; c < classes; ++c) {
+        const Packet v = ei::ploadu<Packet>(data + n0 + c * ld);
+        const Packet d = ei::psub(v, m);
+        const Packet e = pexp_shifted(d);
+        const Packet is_target = ei::pcmp_eq(cls, ei::pset1<Packet>(static_cast<Scalar>(c)));
+        target_exp = ei::pselect(is_target, e, target_exp);
+        target_x = ei::pselect(is_target, v, target_x);
+        others = ei::padd(others, ei::pselect(is_target, ei::pzero(e), e));
+        if (smoothing) shifted = ei::padd(shifted, w ? ei::pmul(ei::pset1<Packet>(w[c]), d) : d);
+        if constexpr (kGrad) ei::pstoreu(g0 + c * gld, e);
+      }
+      ei::pstore(lane_max, m);
+      ei::pstore(lane_others, others);
+      ei::pstore(lane_target_exp, target_exp);
+      ei::pstore(lane_target_x, target_x);
+      ei::pstore(lane_shifted, shifted);
+      Scalar target_grad[W];
+      for (Eigen::Index l = 0; l < W; ++l) {
+        const Eigen::Index n = n0 + l;
+        lane_a[l] = lane_b[l] = 0;
+        if (lane_class[l] < 0) {
+          loss(n, Scalar(0));
+          continue;
+        }
+        const Eigen::Index y = static_cast<Eigen::Index>(lane_class[l]);
+        TargetRowStats<Scalar> st;
+        st.max = lane_max[l];
+        st.others = lane_others[l];
+        st.target_exp = lane_target_exp[l];
+        st.sum = st.others + st.target_exp;
+        const Scalar w_y = weighted ? w[y] : Scalar(1);
+        Scalar value = w_y * target_neg_log_prob(st, lane_target_x[l]);
+        if (smoothing) {
+          value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - lane_shifted[l]);
+        }
+        loss(n, value);
+        if constexpr (kGrad) {
+          const Scalar g = scale(n);
+          const Scalar total_q = smoothing ? (1 - eps) * w_y + eps_per_class * weight_sum : w_y;
+          lane_a[l] = g * total_q / st.sum;
+          lane_b[l] = g * eps_per_class;
+          target_grad[l] = smoothing
+                               ? g * (-(1 - eps) * w_y * (st.others / st.sum) +
+                                      eps_per_class * (weight_sum * (st.target_exp / st.sum) - w_y))
+                               : -g * w_y * (st.others / st.sum);
+        }
+      }
+      if constexpr (kGrad) {
+        // grad = a e - b w_c, exactly 0 in ignored lanes whatever their logits held.
+        const Packet a = ei::pload<Packet>(lane_a), b = ei::pload<Packet>(lane_b);
+        for (Eigen::Index c = 0; c < classes; ++c) {
+          Packet gv = ei::pmul(a, ei::ploadu<Packet>(g0 + c * gld));
+          if (smoothing) gv = ei::psub(gv, w ? ei::pmul(b, ei::pset1<Packet>(w[c])) : b);
+          ei::pstoreu(g0 + c * gld, ei::pselect(ignored, ei::pzero(gv), gv));
+        }
+        for (Eigen::Index l = 0; l < W; ++l) {
+          if (lane_class[l] >= 0)
+            grad(n0 + l, static_cast<Eigen::Index>(lane_class[l])) = target_grad[l];
+        }
+      }
+      (void)any;
+    }
+    return n0;
   }
 
   template <class Rows, class ProbRows, class LossFn, class GradRows, class ScaleFn>

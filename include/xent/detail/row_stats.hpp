@@ -48,6 +48,18 @@ constexpr bool has_contiguous_rows() {
   }
 }
 
+// Whether every column of a matrix view is contiguous (samples adjacent in memory: the lane path).
+template <class M>
+constexpr bool has_contiguous_columns() {
+  if constexpr (std::is_same<M, std::nullptr_t>::value) {
+    return false;
+  } else {
+    using Column = std::decay_t<decltype(std::declval<M&>().col(0))>;
+    return (int(Column::Flags) & Eigen::DirectAccessBit) != 0 &&
+           Column::InnerStrideAtCompileTime == 1;
+  }
+}
+
 template <class Row>
 RowStats<typename Row::Scalar> row_stats(const Row& x) {
   using Scalar = typename Row::Scalar;
