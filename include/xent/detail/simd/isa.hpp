@@ -11,7 +11,8 @@
 //             the above (e.g. EIGEN_DONT_VECTORIZE)
 //
 // Each tier is also required to be enabled in Eigen (EIGEN_VECTORIZE_*), so the layer never names a
-// packet type Eigen did not define. AVX without AVX2+FMA (e.g. -mavx) uses the SSE2 tier.
+// packet type Eigen did not define. AVX without AVX2+FMA (e.g. -mavx) uses the SSE2 tier (with
+// fused multiply-adds if -mfma is on). XENT_SIMD_HAS_FMA tells whether fma() is fused.
 //
 // One definition rule. A translation unit built with -march=x86-64-v4 and one built with
 // -march=x86-64 see different bodies for the same inline function of this layer. Were they the same
@@ -23,13 +24,13 @@
 //
 // so `xent::detail::simd::Vec<float>` is spelled the same everywhere but mangles differently per
 // ISA. The name also separates flag sets that change the code of a tier without changing the tier:
-// the SSE2 tier compiled with SSE4.1 (roundps) or with AVX (VEX encoding), AVX-512 with or without
-// AVX512DQ, and the scalar tier with or without hardware FMA. Any template or inline function
-// outside this namespace whose body calls into the layer inherits the hazard and must carry the ISA
-// in its own name too (inside such a namespace, or templated on `simd::IsaTag`).
+// the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding) or FMA, AVX-512 with or
+// without AVX512DQ, and the scalar tier with or without hardware FMA. Any template or inline
+// function outside this namespace whose body calls into the layer inherits the hazard and must
+// carry the ISA in its own name too (inside such a namespace, or templated on `simd::IsaTag`).
 //
-// Value-safety: every function of the layer relies on IEEE infinities, NaN and subnormals and on the
-// default rounding mode; flush-to-zero / denormals-are-zero modes (MXCSR FTZ/DAZ) change the
+// Value-safety: every function of the layer relies on IEEE infinities, NaN and subnormals and on
+// the default rounding mode; flush-to-zero / denormals-are-zero modes (MXCSR FTZ/DAZ) change the
 // subnormal results of exp and the subnormal inputs of log, and -ffast-math is refused by
 // xent/config.hpp.
 #pragma once
@@ -42,11 +43,11 @@
 #define XENT_SIMD_TIER_SCALAR 1
 #elif defined(__AVX512F__) && defined(EIGEN_VECTORIZE_AVX512)
 #define XENT_SIMD_TIER_AVX512 1
-#elif defined(__AVX2__) && defined(__FMA__) && defined(EIGEN_VECTORIZE_AVX2) && \
-    defined(EIGEN_VECTORIZE_FMA)
+#elif defined(__AVX2__) && (defined(__FMA__) || defined(_MSC_VER)) && \
+    defined(EIGEN_VECTORIZE_AVX2) && defined(EIGEN_VECTORIZE_FMA)  // MSVC: /arch:AVX2 implies FMA
 #define XENT_SIMD_TIER_AVX2 1
-#elif defined(__SSE2__) && defined(EIGEN_VECTORIZE_SSE2) && \
-    (defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86))
+#elif (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)) && \
+    defined(EIGEN_VECTORIZE_SSE2)
 #define XENT_SIMD_TIER_SSE2 1
 #elif defined(__aarch64__) && defined(EIGEN_VECTORIZE_NEON)
 #define XENT_SIMD_TIER_NEON 1
@@ -72,8 +73,15 @@
 
 #elif defined(XENT_SIMD_TIER_SSE2)
 #define XENT_SIMD_NAME "sse2"
+#if defined(__FMA__)  // e.g. -mavx -mfma without AVX2: 128-bit vectors, fused multiply-add
+#define XENT_SIMD_HAS_FMA 1
+#define XENT_SIMD_ISA_NAMESPACE isa_sse2_fma
+#include <immintrin.h>
+#else
 #define XENT_SIMD_HAS_FMA 0
-#if defined(__AVX__)
+#endif
+#if defined(XENT_SIMD_ISA_NAMESPACE)
+#elif defined(__AVX__)
 #define XENT_SIMD_ISA_NAMESPACE isa_sse2_vex
 #elif defined(__SSE4_1__)
 #define XENT_SIMD_ISA_NAMESPACE isa_sse2_sse41
@@ -116,7 +124,8 @@ inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // A type whose name carries the ISA: a default template argument of this type puts the ISA into
 // the mangled name of any template built on the layer, e.g.
-//   template <class Derived, class Isa = simd::IsaTag> void kernel(const Eigen::MatrixBase<Derived>&);
+//   template <class Derived, class Isa = simd::IsaTag>
+//   void kernel(const Eigen::MatrixBase<Derived>& x);
 struct IsaTag {
   static constexpr const char* name = XENT_SIMD_NAME;
   static constexpr bool has_fma = XENT_SIMD_HAS_FMA != 0;

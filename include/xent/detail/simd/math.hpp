@@ -1,17 +1,18 @@
 // xent internals: vector exp, log and log1p for float and double, written once over simd::Vec.
 //
 // The same reduction and the same polynomials on every tier, so results agree across ISAs up to
-// the rounding of the multiply-adds: fused (one rounding) where XENT_SIMD_HAS_FMA, a multiply and an
-// add on SSE2 — results may differ by an ulp between an SSE2 and an FMA build, never by more than
-// the stated bounds. On AVX-512 the final scaling by 2^n is one vscalefps/pd; elsewhere it is
-// integer exponent arithmetic with the same, correctly rounded, result. No branches on data: special
-// arguments are handled by selects, and no floating-point operation ever sees a subnormal operand or
-// produces a subnormal intermediate (subnormal results and inputs are built / taken apart with
-// integer operations), so no microcode assists either.
+// the rounding of the multiply-adds: fused (one rounding) where XENT_SIMD_HAS_FMA, a multiply and
+// an add on SSE2 — results may differ by an ulp between an SSE2 and an FMA build, never by more
+// than the stated bounds. On AVX-512 the final scaling by 2^n is one vscalefps/pd; elsewhere it is
+// integer exponent arithmetic with the same, correctly rounded, result. No branches on data:
+// special arguments are handled by selects. exp's subnormal results (outside AVX-512, where vscalef
+// makes them) and log's subnormal arguments are built / taken apart with integer operations, not by
+// floating-point arithmetic on subnormal values, which costs microcode assists on some CPUs:
+// arguments whose exp is subnormal or underflows run at full speed (benchmarks/bench_simd_math).
 //
-// exp(x)   Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2 (n = round(x log2e), ln2 split in two so
-//          that n*ln2_hi is exact), exp(r) ~ 1 + r + r^2 q(r) (minimax: q of degree 4 (float) / 9
-//          (double), |relative error| 4.1e-9 / 5.1e-18), result p * 2^n rounded once.
+// exp(x)   Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2 (n = round(x log2e), ln2 split in two
+//          so that n*ln2_hi is exact), exp(r) ~ 1 + r + r^2 q(r) (minimax: q of degree 4 (float) /
+//          9 (double), |relative error| 4.1e-9 / 5.1e-18), result p * 2^n rounded once.
 //          Whole range: results that are subnormal are rounded correctly from p (not flushed);
 //          exp(x) = +0 exactly for x < ln(2^-150) (float) / ln(2^-1075) (double) and for x = -inf;
 //          +inf above 88.72283172607421875 (float) / 709.782712893384 (double), the largest
@@ -20,18 +21,27 @@
 //          subnormal x is first converted exactly to an integer-valued float); then fdlibm's form
 //          log(1+f) = f - (hfsq - s (hfsq + R(s^2))), s = f / (2 + f), hfsq = f^2/2, R a minimax
 //          polynomial of degree 3 (float) / 7 (double) in s^2, and k ln 2 added in two pieces.
-//          log(+0) = log(-0) = -inf, log(x < 0) = NaN, log(+inf) = +inf, log(NaN) = NaN, log(1) = +0.
+//          log(+-0) = -inf, log(x < 0) = NaN, log(+inf) = +inf, log(NaN) = NaN, log(1) = +0.
 // log1p(x) the same on u = 1 + x, plus the exact rounding error of 1 + x divided by u (so every
 //          x in (-1, inf) keeps full relative accuracy, also |x| below the ulp of 1);
 //          log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) = +inf, log1p(+-0) = +-0, NaN -> NaN.
 //
-// Accuracy, measured by tests/test_simd_math.cpp against long double (max error in ulps of the
-// result type; float swept over every 97th bit pattern of the domain, double at random points):
-// see the table in that test's header comment. Every function is within 2 ulp on every tier.
+// Accuracy: maximum error in ulps of the result type, measured by tests/test_simd_math.cpp against
+// glibc's double (for float) / long double (for double) functions; float over every 97th bit
+// pattern of the domain plus every value near the boundaries, double at ~3 M random points each:
 //
-// Assumes IEEE arithmetic in the default rounding mode without flush-to-zero / denormals-are-zero:
-// under FTZ/DAZ subnormal results and inputs are flushed by the hardware (and the scalar tier's
-// std::fma would be needed... not affected).
+//                                               exp f   log f   log1p f   exp d   log d   log1p d
+//   with FMA: AVX-512, AVX2, NEON, scalar+FMA   0.989   0.745   0.743     0.998   0.734   0.740
+//   without:  SSE2, scalar                      0.954   0.826   0.863     0.952   0.826   0.823
+//
+// The test asserts <= 2 ulp everywhere. The tiers of a row return bitwise the same results (the
+// test prints a hash of its results to compare builds): every multiply-add is an explicit fma()
+// and the layer's products are opaque to the compiler's own contraction of a*b + c (GCC's default
+// -ffp-contract=fast), so a result cannot change from one call site to another.
+//
+// Assumes IEEE arithmetic in the default rounding mode without flush-to-zero /
+// denormals-are-zero: under FTZ/DAZ the hardware flushes subnormal operands and results, so the
+// subnormal range of exp's results and of log's arguments is lost.
 #pragma once
 
 #include <cstddef>
@@ -66,7 +76,7 @@ struct MathConstants<float> {
   static constexpr float log2e = 0x1.715476p+0f;
   static constexpr float shifter = 0x1.8p+23f;  // 1.5 * 2^23: x + shifter rounds x to an integer
   static constexpr float ln2_hi = 0x1.63p-1f;   // 0.693359375 (9 bits: n * ln2_hi is exact)
-  static constexpr float ln2_lo = -0x1.bd0106p-13f;  // ln 2 - ln2_hi
+  static constexpr float ln2_lo = -0x1.bd0106p-13f;            // ln 2 - ln2_hi
   static constexpr Bits subnormal_exponent = Bits(149) << 23;  // adds 149 to a float's exponent
   // q(r) with exp(r) ~ 1 + r + r^2 q(r) on [-ln2/2, ln2/2], highest degree first.
   static constexpr float exp_poly[] = {0x1.6a26acp-10f, 0x1.12394cp-7f, 0x1.5558eap-5f,
@@ -74,10 +84,10 @@ struct MathConstants<float> {
 
   // -- log
   static constexpr float min_normal = 0x1p-126f;
-  static constexpr float two_mant = 0x1p+23f;           // 2^23
-  static constexpr float two_mant_bias = 0x1p+23f + 127.0f;  // 2^23 + exponent bias
-  static constexpr float subnormal_log2 = -149.0f;      // a subnormal is M * 2^-149
-  static constexpr Bits sqrt_half_bits = 0x3f3504f3;    // sqrt(1/2)
+  static constexpr float two_mant = 0x1p+23f;                     // 2^23
+  static constexpr float two_mant_bias = 0x1p+23f + 127.0f;       // 2^23 + exponent bias
+  static constexpr float subnormal_log2 = -149.0f;                // a subnormal is M * 2^-149
+  static constexpr Bits sqrt_half_bits = 0x3f3504f3;              // sqrt(1/2)
   static constexpr Bits reduce_offset = 0x3f800000 - 0x3f3504f3;  // bits(1) - bits(sqrt(1/2))
   static constexpr Bits mantissa_mask = 0x007fffff;
   // R(z) = z T(z), T highest degree first: log(1+f) = 2s + s R(s^2), s = f / (2 + f).
@@ -110,10 +120,9 @@ struct MathConstants<double> {
   static constexpr Bits sqrt_half_bits = 0x3fe6a09e667f3bcd;
   static constexpr Bits reduce_offset = 0x3ff0000000000000 - 0x3fe6a09e667f3bcd;
   static constexpr Bits mantissa_mask = 0x000fffffffffffff;
-  static constexpr double log_poly[] = {0x1.2ef20f7b7c27ep-3, 0x1.39a3d1b38c512p-3,
-                                        0x1.7466280548d17p-3, 0x1.c71c5286c4df0p-3,
-                                        0x1.249249413efe4p-2, 0x1.9999999980cdep-2,
-                                        0x1.555555555558fp-1};
+  static constexpr double log_poly[] = {
+      0x1.2ef20f7b7c27ep-3, 0x1.39a3d1b38c512p-3, 0x1.7466280548d17p-3, 0x1.c71c5286c4df0p-3,
+      0x1.249249413efe4p-2, 0x1.9999999980cdep-2, 0x1.555555555558fp-1};
 };
 
 namespace math_impl {
@@ -155,12 +164,16 @@ template <class T>
 XENT_SIMD_INLINE Vec<T> log_reconstruct(Vec<T> k, Vec<T> f, Vec<T> low) {
   using C = MathConstants<T>;
   using V = Vec<T>;
-  const V hfsq = V::set1(T(0.5)) * f * f;
+  // Every multiply-add is an explicit fma() (the layer keeps other products apart from additions,
+  // see XENT_SIMD_OPAQUE), so this rounds the same wherever it is inlined.
+  const V half_f = V::set1(T(0.5)) * f;  // exact
+  const V hfsq = half_f * f;
   const V s = f / (V::set1(T(2)) + f);
   const V z = s * s;
-  const V R = z * horner(z, C::log_poly);
-  const V lo = fma(s, hfsq + R, low);                       // s (hfsq + R) + k ln2_lo + corr
-  return fma(k, V::set1(C::ln2_hi), f - (hfsq - lo));      // k ln2_hi exact, one rounding
+  const V hfsq_R = fma(z, horner(z, C::log_poly), hfsq);  // hfsq + R, R = z T(z)
+  const V lo = fma(s, hfsq_R, low);                       // s (hfsq + R) + k ln2_lo + corr
+  const V d = fma(half_f, f, -lo);                        // hfsq - lo
+  return fma(k, V::set1(C::ln2_hi), f - d);               // k ln2_hi exact, one rounding
 }
 
 }  // namespace math_impl
@@ -176,12 +189,13 @@ inline Vec<T> exp(Vec<T> x) {
     const V xc = min(max(x, V::set1(C::exp_lo)), V::set1(C::exp_hi_scalef));
     const V shifter = V::set1(C::shifter);
     const V n = fma(xc, V::set1(C::log2e), shifter) - shifter;  // round(x log2e)
-    V r = fma(n, V::set1(-C::ln2_hi), xc);                       // exact
+    V r = fma(n, V::set1(-C::ln2_hi), xc);                      // exact
     r = fma(n, V::set1(-C::ln2_lo), r);
     return {Ops<T>::scalef(math_impl::exp_reduced(r).p, n.p)};
   } else {
-    // max(lo, x) is lo for a NaN x too: NaN is put back at the end.
-    const V xc = min(V::set1(C::exp_hi), max(V::set1(C::exp_lo), x));
+    // Clamped below only (max(lo, x) is lo for a NaN x too): above exp_hi and for NaN the result
+    // is replaced at the end, whatever the lanes computed meanwhile.
+    const V xc = max(V::set1(C::exp_lo), x);
     const V shifter = V::set1(C::shifter);
     const V z = fma(xc, V::set1(C::log2e), shifter);  // shifter + n, n = round(x log2e)
     const V n = z - shifter;
@@ -192,14 +206,15 @@ inline Vec<T> exp(Vec<T> x) {
     const V n_exponent = shift_left<C::mantissa_bits>(z);
     // Normal result: p * 2^n by adding n to p's exponent, exact (n <= 128 / 1024: x <= exp_hi).
     const V normal = int_add(p, n_exponent);
-    // Subnormal result (n < -125 / -1021): y = p * 2^(n + 149) (exact, normal), and y + 2^23
-    // rounds y to an integer, once and correctly: the result's bit pattern.
+    // Subnormal result (x <= exp_subnormal): y = p * 2^(n + 149) (exact, normal), and y + 2^23
+    // rounds y to an integer, once and correctly: the result's bit pattern (float; for double
+    // 2^(n + 1074) and 2^52). At the boundary, where p = 1, both paths give the smallest normal.
     const V y = int_add(normal, V::from_bits(C::subnormal_exponent));
     const V two_mant = V::set1(C::two_mant);
     const V subnormal = int_sub(y + two_mant, two_mant);
-    V result = select(x <= V::set1(C::exp_subnormal), subnormal, normal);
-    result = select(x > V::set1(C::exp_hi), V::set1(std::numeric_limits<T>::infinity()), result);
-    return select(is_nan(x), x, result);
+    const V result = select(x <= V::set1(C::exp_subnormal), subnormal, normal);
+    // x > exp_hi (+inf included): inf * x = +inf; NaN: inf * x = NaN.
+    return select(x <= V::set1(C::exp_hi), result, x * V::set1(std::numeric_limits<T>::infinity()));
   }
 }
 

@@ -14,9 +14,11 @@
 //                 v.store_tail(p, n): writes p[0..n) only. 0 <= n <= width; memory past p + n is
 //                 neither read nor written (AVX-512 masked moves, AVX2 vmaskmov, elsewhere a copy
 //                 through the stack), so a tail at the end of a page cannot fault.
-//   arithmetic    + - * / (and unary -), fma(a, b, c) = a*b + c (fused, one rounding, exactly where
-//                 XENT_SIMD_HAS_FMA is 1: AVX-512, AVX2, NEON, a scalar build with hardware FMA;
-//                 a multiply and an add on SSE2), abs
+//   arithmetic    + - * / (and unary -), abs, fma(a, b, c) = a*b + c: fused, one rounding,
+//                 exactly where XENT_SIMD_HAS_FMA is 1 (AVX-512, AVX2, NEON; SSE2 or scalar built
+//                 with hardware FMA), a multiply and an add otherwise. a * b + c is always two
+//                 roundings: the compiler is kept from fusing it (see XENT_SIMD_OPAQUE), so one
+//                 piece of code rounds the same wherever it is inlined.
 //   max, min      max(a, b) = (a < b) ? b : a and min(a, b) = (b < a) ? b : a, on every tier (the
 //                 x86 semantics, which Eigen's pmax/pmin keep; NEON gets them with a compare and a
 //                 select). So when either argument is NaN the FIRST argument is returned: put the
@@ -46,6 +48,24 @@ namespace xent {
 namespace detail {
 namespace simd {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+
+// Products are kept apart from later additions. GCC fuses a * b followed by + c into one fma where
+// the hardware has one (C++ defaults to -ffp-contract=fast), and does so at some call sites and not
+// at others, so the same inline code would round differently in a loop body and in its tail. An
+// empty asm statement that "modifies" the product hides it from that optimisation; it emits no
+// instruction. fma() is the one way to a fused multiply-add.
+#if XENT_SIMD_HAS_FMA && defined(__GNUC__)
+#if defined(XENT_SIMD_TIER_AVX512)
+#define XENT_SIMD_OPAQUE(v) __asm__("" : "+v"(v))
+#elif defined(__aarch64__)
+#define XENT_SIMD_OPAQUE(v) __asm__("" : "+w"(v))
+#elif defined(__x86_64__) || defined(__i386__)
+#define XENT_SIMD_OPAQUE(v) __asm__("" : "+x"(v))
+#endif
+#endif
+#ifndef XENT_SIMD_OPAQUE
+#define XENT_SIMD_OPAQUE(v) static_cast<void>(v)
+#endif
 
 // Ops<T>: the raw per-tier operations on Eigen's packet type. Only the Vec interface below uses
 // them; kernels use Vec.
@@ -98,7 +118,11 @@ struct Ops<float> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm512_add_ps(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm512_sub_ps(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm512_mul_ps(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm512_mul_ps(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm512_div_ps(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm512_fmadd_ps(a, b, c); }
   // vmaxps(x, y) = x > y ? x : y, so (b, a) gives (a < b) ? b : a.
@@ -111,9 +135,13 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm512_add_epi32(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm512_sub_epi32(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm512_slli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm512_slli_epi32(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm512_srli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm512_srli_epi32(i(a), k));
+  }
   // a * 2^floor(n), rounded once (overflow to inf, underflow to subnormal or 0).
   static XENT_SIMD_INLINE P scalef(P a, P n) { return _mm512_scalef_ps(a, n); }
 
@@ -160,7 +188,11 @@ struct Ops<double> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm512_add_pd(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm512_sub_pd(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm512_mul_pd(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm512_mul_pd(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm512_div_pd(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm512_fmadd_pd(a, b, c); }
   static XENT_SIMD_INLINE P max(P a, P b) { return _mm512_max_pd(b, a); }
@@ -172,9 +204,13 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm512_add_epi64(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm512_sub_epi64(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm512_slli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm512_slli_epi64(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm512_srli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm512_srli_epi64(i(a), k));
+  }
   static XENT_SIMD_INLINE P scalef(P a, P n) { return _mm512_scalef_pd(a, n); }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
@@ -225,7 +261,11 @@ struct Ops<float> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm256_add_ps(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm256_sub_ps(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm256_mul_ps(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm256_mul_ps(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm256_div_ps(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm256_fmadd_ps(a, b, c); }
   static XENT_SIMD_INLINE P max(P a, P b) { return _mm256_max_ps(b, a); }
@@ -237,9 +277,13 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm256_add_epi32(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm256_sub_epi32(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm256_slli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm256_slli_epi32(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm256_srli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm256_srli_epi32(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static XENT_SIMD_INLINE M le(P a, P b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
@@ -288,7 +332,11 @@ struct Ops<double> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm256_add_pd(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm256_sub_pd(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm256_mul_pd(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm256_mul_pd(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm256_div_pd(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm256_fmadd_pd(a, b, c); }
   static XENT_SIMD_INLINE P max(P a, P b) { return _mm256_max_pd(b, a); }
@@ -300,9 +348,13 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm256_add_epi64(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm256_sub_epi64(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm256_slli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm256_slli_epi64(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm256_srli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm256_srli_epi64(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
   static XENT_SIMD_INLINE M le(P a, P b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
@@ -350,9 +402,19 @@ struct Ops<float> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm_add_ps(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm_sub_ps(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm_mul_ps(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm_mul_ps(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm_div_ps(a, b); }
-  static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static XENT_SIMD_INLINE P fma(P a, P b, P c) {
+#if XENT_SIMD_HAS_FMA
+    return _mm_fmadd_ps(a, b, c);
+#else
+    return _mm_add_ps(_mm_mul_ps(a, b), c);
+#endif
+  }
   static XENT_SIMD_INLINE P max(P a, P b) { return _mm_max_ps(b, a); }
   static XENT_SIMD_INLINE P min(P a, P b) { return _mm_min_ps(b, a); }
   static XENT_SIMD_INLINE P band(P a, P b) { return _mm_and_ps(a, b); }
@@ -362,9 +424,13 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm_add_epi32(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm_sub_epi32(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm_slli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm_slli_epi32(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm_srli_epi32(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm_srli_epi32(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return _mm_cmplt_ps(a, b); }
   static XENT_SIMD_INLINE M le(P a, P b) { return _mm_cmple_ps(a, b); }
@@ -418,9 +484,19 @@ struct Ops<double> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return _mm_add_pd(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return _mm_sub_pd(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return _mm_mul_pd(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = _mm_mul_pd(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return _mm_div_pd(a, b); }
-  static XENT_SIMD_INLINE P fma(P a, P b, P c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+  static XENT_SIMD_INLINE P fma(P a, P b, P c) {
+#if XENT_SIMD_HAS_FMA
+    return _mm_fmadd_pd(a, b, c);
+#else
+    return _mm_add_pd(_mm_mul_pd(a, b), c);
+#endif
+  }
   static XENT_SIMD_INLINE P max(P a, P b) { return _mm_max_pd(b, a); }
   static XENT_SIMD_INLINE P min(P a, P b) { return _mm_min_pd(b, a); }
   static XENT_SIMD_INLINE P band(P a, P b) { return _mm_and_pd(a, b); }
@@ -430,9 +506,13 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(_mm_add_epi64(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(_mm_sub_epi64(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(_mm_slli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(_mm_slli_epi64(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(_mm_srli_epi64(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(_mm_srli_epi64(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return _mm_cmplt_pd(a, b); }
   static XENT_SIMD_INLINE M le(P a, P b) { return _mm_cmple_pd(a, b); }
@@ -487,7 +567,11 @@ struct Ops<float> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return vaddq_f32(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return vsubq_f32(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return vmulq_f32(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = vmulq_f32(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return vdivq_f32(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return vfmaq_f32(c, a, b); }
   // fmax/fmin return NaN for a NaN in either argument; the layer's semantics are x86's.
@@ -500,9 +584,13 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(vaddq_u32(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(vsubq_u32(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(vshlq_n_u32(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(vshlq_n_u32(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(vshrq_n_u32(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(vshrq_n_u32(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return vcltq_f32(a, b); }
   static XENT_SIMD_INLINE M le(P a, P b) { return vcleq_f32(a, b); }
@@ -553,7 +641,11 @@ struct Ops<double> {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return vaddq_f64(a, b); }
   static XENT_SIMD_INLINE P sub(P a, P b) { return vsubq_f64(a, b); }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return vmulq_f64(a, b); }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = vmulq_f64(a, b);
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return vdivq_f64(a, b); }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) { return vfmaq_f64(c, a, b); }
   static XENT_SIMD_INLINE P max(P a, P b) { return vbslq_f64(vcltq_f64(a, b), b, a); }
@@ -565,9 +657,13 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(vaddq_u64(i(a), i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(vsubq_u64(i(a), i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(vshlq_n_u64(i(a), k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(vshlq_n_u64(i(a), k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(vshrq_n_u64(i(a), k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(vshrq_n_u64(i(a), k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return vcltq_f64(a, b); }
   static XENT_SIMD_INLINE M le(P a, P b) { return vcleq_f64(a, b); }
@@ -621,7 +717,11 @@ struct ScalarOps {
 
   static XENT_SIMD_INLINE P add(P a, P b) { return a + b; }
   static XENT_SIMD_INLINE P sub(P a, P b) { return a - b; }
-  static XENT_SIMD_INLINE P mul(P a, P b) { return a * b; }
+  static XENT_SIMD_INLINE P mul(P a, P b) {
+    P r = a * b;
+    XENT_SIMD_OPAQUE(r);
+    return r;
+  }
   static XENT_SIMD_INLINE P div(P a, P b) { return a / b; }
   static XENT_SIMD_INLINE P fma(P a, P b, P c) {
 #if XENT_SIMD_HAS_FMA
@@ -639,9 +739,13 @@ struct ScalarOps {
   static XENT_SIMD_INLINE P iadd(P a, P b) { return f(static_cast<U>(i(a) + i(b))); }
   static XENT_SIMD_INLINE P isub(P a, P b) { return f(static_cast<U>(i(a) - i(b))); }
   template <int k>
-  static XENT_SIMD_INLINE P shl(P a) { return f(static_cast<U>(i(a) << k)); }
+  static XENT_SIMD_INLINE P shl(P a) {
+    return f(static_cast<U>(i(a) << k));
+  }
   template <int k>
-  static XENT_SIMD_INLINE P shr(P a) { return f(static_cast<U>(i(a) >> k)); }
+  static XENT_SIMD_INLINE P shr(P a) {
+    return f(static_cast<U>(i(a) >> k));
+  }
 
   static XENT_SIMD_INLINE M lt(P a, P b) { return a < b; }
   static XENT_SIMD_INLINE M le(P a, P b) { return a <= b; }
@@ -710,13 +814,21 @@ struct Vec {
 };
 
 template <class T>
-XENT_SIMD_INLINE Vec<T> operator+(Vec<T> a, Vec<T> b) { return {Ops<T>::add(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> operator+(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::add(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> operator-(Vec<T> a, Vec<T> b) { return {Ops<T>::sub(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> operator-(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::sub(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> operator*(Vec<T> a, Vec<T> b) { return {Ops<T>::mul(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> operator*(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::mul(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> operator/(Vec<T> a, Vec<T> b) { return {Ops<T>::div(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> operator/(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::div(a.p, b.p)};
+}
 // -a flips the sign bit (so -(+0) = -0 and NaN stays NaN).
 template <class T>
 XENT_SIMD_INLINE Vec<T> operator-(Vec<T> a) {
@@ -725,7 +837,9 @@ XENT_SIMD_INLINE Vec<T> operator-(Vec<T> a) {
 
 // a * b + c; one rounding where XENT_SIMD_HAS_FMA, two on SSE2 (and a scalar build without FMA).
 template <class T>
-XENT_SIMD_INLINE Vec<T> fma(Vec<T> a, Vec<T> b, Vec<T> c) { return {Ops<T>::fma(a.p, b.p, c.p)}; }
+XENT_SIMD_INLINE Vec<T> fma(Vec<T> a, Vec<T> b, Vec<T> c) {
+  return {Ops<T>::fma(a.p, b.p, c.p)};
+}
 template <class T>
 XENT_SIMD_INLINE Vec<T> abs(Vec<T> a) {
   return {Ops<T>::bandnot(a.p, Ops<T>::set1(T(-0.0)))};
@@ -733,10 +847,14 @@ XENT_SIMD_INLINE Vec<T> abs(Vec<T> a) {
 
 // (a < b) ? b : a — the first argument when either is NaN.
 template <class T>
-XENT_SIMD_INLINE Vec<T> max(Vec<T> a, Vec<T> b) { return {Ops<T>::max(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> max(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::max(a.p, b.p)};
+}
 // (b < a) ? b : a — the first argument when either is NaN.
 template <class T>
-XENT_SIMD_INLINE Vec<T> min(Vec<T> a, Vec<T> b) { return {Ops<T>::min(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> min(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::min(a.p, b.p)};
+}
 // NaN when either argument is NaN (then b if b is NaN, else a).
 template <class T>
 XENT_SIMD_INLINE Vec<T> max_nan(Vec<T> a, Vec<T> b) {
@@ -748,30 +866,54 @@ XENT_SIMD_INLINE Vec<T> min_nan(Vec<T> a, Vec<T> b) {
 }
 
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator<(Vec<T> a, Vec<T> b) { return {Ops<T>::lt(a.p, b.p)}; }
+XENT_SIMD_INLINE Mask<T> operator<(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::lt(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator<=(Vec<T> a, Vec<T> b) { return {Ops<T>::le(a.p, b.p)}; }
+XENT_SIMD_INLINE Mask<T> operator<=(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::le(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator>(Vec<T> a, Vec<T> b) { return {Ops<T>::lt(b.p, a.p)}; }
+XENT_SIMD_INLINE Mask<T> operator>(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::lt(b.p, a.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator>=(Vec<T> a, Vec<T> b) { return {Ops<T>::le(b.p, a.p)}; }
+XENT_SIMD_INLINE Mask<T> operator>=(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::le(b.p, a.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator==(Vec<T> a, Vec<T> b) { return {Ops<T>::eq(a.p, b.p)}; }
+XENT_SIMD_INLINE Mask<T> operator==(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::eq(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator!=(Vec<T> a, Vec<T> b) { return {Ops<T>::neq(a.p, b.p)}; }
+XENT_SIMD_INLINE Mask<T> operator!=(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::neq(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> is_nan(Vec<T> a) { return {Ops<T>::unord(a.p, a.p)}; }
+XENT_SIMD_INLINE Mask<T> is_nan(Vec<T> a) {
+  return {Ops<T>::unord(a.p, a.p)};
+}
 
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator&(Mask<T> a, Mask<T> b) { return {Ops<T>::mand(a.m, b.m)}; }
+XENT_SIMD_INLINE Mask<T> operator&(Mask<T> a, Mask<T> b) {
+  return {Ops<T>::mand(a.m, b.m)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator|(Mask<T> a, Mask<T> b) { return {Ops<T>::mor(a.m, b.m)}; }
+XENT_SIMD_INLINE Mask<T> operator|(Mask<T> a, Mask<T> b) {
+  return {Ops<T>::mor(a.m, b.m)};
+}
 template <class T>
-XENT_SIMD_INLINE Mask<T> operator~(Mask<T> a) { return {Ops<T>::mnot(a.m)}; }
+XENT_SIMD_INLINE Mask<T> operator~(Mask<T> a) {
+  return {Ops<T>::mnot(a.m)};
+}
 template <class T>
-XENT_SIMD_INLINE bool any(Mask<T> m) { return Ops<T>::any(m.m); }
+XENT_SIMD_INLINE bool any(Mask<T> m) {
+  return Ops<T>::any(m.m);
+}
 template <class T>
-XENT_SIMD_INLINE bool all(Mask<T> m) { return Ops<T>::all(m.m); }
+XENT_SIMD_INLINE bool all(Mask<T> m) {
+  return Ops<T>::all(m.m);
+}
 
 // m ? a : b, lane-wise.
 template <class T>
@@ -781,28 +923,46 @@ XENT_SIMD_INLINE Vec<T> select(Mask<T> m, Vec<T> a, Vec<T> b) {
 
 // ---- bit patterns (the lanes as unsigned 32- / 64-bit integers) ---------------------------------
 template <class T>
-XENT_SIMD_INLINE Vec<T> bit_and(Vec<T> a, Vec<T> b) { return {Ops<T>::band(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> bit_and(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::band(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> bit_or(Vec<T> a, Vec<T> b) { return {Ops<T>::bor(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> bit_or(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::bor(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> bit_xor(Vec<T> a, Vec<T> b) { return {Ops<T>::bxor(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> bit_xor(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::bxor(a.p, b.p)};
+}
 // a & ~b
 template <class T>
-XENT_SIMD_INLINE Vec<T> bit_andnot(Vec<T> a, Vec<T> b) { return {Ops<T>::bandnot(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> bit_andnot(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::bandnot(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> int_add(Vec<T> a, Vec<T> b) { return {Ops<T>::iadd(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> int_add(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::iadd(a.p, b.p)};
+}
 template <class T>
-XENT_SIMD_INLINE Vec<T> int_sub(Vec<T> a, Vec<T> b) { return {Ops<T>::isub(a.p, b.p)}; }
+XENT_SIMD_INLINE Vec<T> int_sub(Vec<T> a, Vec<T> b) {
+  return {Ops<T>::isub(a.p, b.p)};
+}
 template <int k, class T>
-XENT_SIMD_INLINE Vec<T> shift_left(Vec<T> a) { return {Ops<T>::template shl<k>(a.p)}; }
+XENT_SIMD_INLINE Vec<T> shift_left(Vec<T> a) {
+  return {Ops<T>::template shl<k>(a.p)};
+}
 template <int k, class T>
-XENT_SIMD_INLINE Vec<T> shift_right(Vec<T> a) { return {Ops<T>::template shr<k>(a.p)}; }
+XENT_SIMD_INLINE Vec<T> shift_right(Vec<T> a) {
+  return {Ops<T>::template shr<k>(a.p)};
+}
 
 // ---- horizontal ---------------------------------------------------------------------------------
 
 // Sum of the lanes, in the tier's order (Eigen's predux: pairwise halves).
 template <class T>
-XENT_SIMD_INLINE T reduce_add(Vec<T> v) { return Eigen::internal::predux(v.p); }
+XENT_SIMD_INLINE T reduce_add(Vec<T> v) {
+  return Eigen::internal::predux(v.p);
+}
 
 // Sum of the lanes in double, in lane order: for per-row float sums that are accumulated in double.
 template <class T>
