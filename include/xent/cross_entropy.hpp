@@ -118,11 +118,11 @@ struct CrossEntropyKernel {
                       : -g * w_y * (st.others / st.sum);
         if constexpr (kFused) {
           if (!smoothing) {
-            contiguous_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
-                               static_cast<const Scalar*>(nullptr));
+            simd::contiguous_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
+                                     static_cast<const Scalar*>(nullptr));
           } else {
-            contiguous_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
-                               weighted ? opts.weight_as<Scalar>().data() : nullptr);
+            simd::contiguous_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
+                                     weighted ? opts.weight_as<Scalar>().data() : nullptr);
           }
           exps[y] = target_grad;
           continue;
@@ -152,10 +152,9 @@ struct CrossEntropyKernel {
   static Eigen::Index run_index_lanes(const Rows& x, const Y& targets,
                                       const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
                                       ScaleFn& scale, Eigen::Index begin, Eigen::Index end) {
-    namespace ei = Eigen::internal;
     using Scalar = typename Rows::Scalar;
-    using Packet = PacketOf<Scalar>;
-    constexpr Eigen::Index W = ei::packet_traits<Scalar>::size;
+    using V = simd::Vec<Scalar>;
+    constexpr Eigen::Index W = V::width;
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
     const Eigen::Index classes = x.cols();
     const bool weighted = opts.has_weight();
@@ -168,22 +167,18 @@ struct CrossEntropyKernel {
     const Scalar* data = &x.coeffRef(0, 0);
     const Eigen::Index ld = x.outerStride();
     alignas(64) Scalar lane_class[W], lane_max[W], lane_others[W], lane_target_exp[W],
-        lane_target_x[W], lane_shifted[W], lane_a[W], lane_b[W];
+        lane_target_x[W], lane_shifted[W], lane_a[W], lane_b[W], target_grad[W];
 
     Eigen::Index n0 = begin;
     for (; n0 + W <= end; n0 += W) {
-      bool any = false;
       for (Eigen::Index l = 0; l < W; ++l) {
-        const Eigen::Index y = class_of(targets, n0 + l, opts);
-        lane_class[l] = static_cast<Scalar>(y);  // -1: ignored
-        any = any || y >= 0;
+        lane_class[l] = static_cast<Scalar>(class_of(targets, n0 + l, opts));  // -1: ignored
       }
-      const Packet cls = ei::pload<Packet>(lane_class);
-      const Packet ignored = ei::pcmp_lt(cls, ei::pzero(cls));
-      Packet m = ei::pset1<Packet>(-std::numeric_limits<Scalar>::infinity());
-      for (Eigen::Index c = 0; c < classes; ++c)
-        m = ei::pmax(m, ei::ploadu<Packet>(data + n0 + c * ld));
-      Packet others = ei::pzero(m), target_exp = others, target_x = others, shifted = others;
+      const V cls = V::loadu(lane_class);
+      const auto ignored = cls < V::zero();
+      V m = V::set1(-std::numeric_limits<Scalar>::infinity());
+      for (Eigen::Index c = 0; c < classes; ++c) m = simd::max(m, V::loadu(data + n0 + c * ld));
+      V others = V::zero(), target_exp = others, target_x = others, shifted = others;
       Scalar* g0 = nullptr;
       Eigen::Index gld = 0;
       if constexpr (kGrad) {
@@ -191,22 +186,21 @@ struct CrossEntropyKernel {
         gld = grad.outerStride();
       }
       for (Eigen::Index c = 0; c < classes; ++c) {
-        const Packet v = ei::ploadu<Packet>(data + n0 + c * ld);
-        const Packet d = ei::psub(v, m);
-        const Packet e = pexp_shifted(d);
-        const Packet is_target = ei::pcmp_eq(cls, ei::pset1<Packet>(static_cast<Scalar>(c)));
-        target_exp = ei::pselect(is_target, e, target_exp);
-        target_x = ei::pselect(is_target, v, target_x);
-        others = ei::padd(others, ei::pselect(is_target, ei::pzero(e), e));
-        if (smoothing) shifted = ei::padd(shifted, w ? ei::pmul(ei::pset1<Packet>(w[c]), d) : d);
-        if constexpr (kGrad) ei::pstoreu(g0 + c * gld, e);
+        const V v = V::loadu(data + n0 + c * ld);
+        const V d = v - m;
+        const V e = simd::exp(d);
+        const auto is_target = cls == V::set1(static_cast<Scalar>(c));
+        target_exp = simd::select(is_target, e, target_exp);
+        target_x = simd::select(is_target, v, target_x);
+        others += simd::select(is_target, V::zero(), e);
+        if (smoothing) shifted += w ? V::set1(w[c]) * d : d;
+        if constexpr (kGrad) e.storeu(g0 + c * gld);
       }
-      ei::pstore(lane_max, m);
-      ei::pstore(lane_others, others);
-      ei::pstore(lane_target_exp, target_exp);
-      ei::pstore(lane_target_x, target_x);
-      ei::pstore(lane_shifted, shifted);
-      Scalar target_grad[W];
+      m.storeu(lane_max);
+      others.storeu(lane_others);
+      target_exp.storeu(lane_target_exp);
+      target_x.storeu(lane_target_x);
+      shifted.storeu(lane_shifted);
       for (Eigen::Index l = 0; l < W; ++l) {
         const Eigen::Index n = n0 + l;
         lane_a[l] = lane_b[l] = 0;
@@ -239,18 +233,18 @@ struct CrossEntropyKernel {
       }
       if constexpr (kGrad) {
         // grad = a e - b w_c, exactly 0 in ignored lanes whatever their logits held.
-        const Packet a = ei::pload<Packet>(lane_a), b = ei::pload<Packet>(lane_b);
+        const V a = V::loadu(lane_a), b = V::loadu(lane_b);
         for (Eigen::Index c = 0; c < classes; ++c) {
-          Packet gv = ei::pmul(a, ei::ploadu<Packet>(g0 + c * gld));
-          if (smoothing) gv = ei::psub(gv, w ? ei::pmul(b, ei::pset1<Packet>(w[c])) : b);
-          ei::pstoreu(g0 + c * gld, ei::pselect(ignored, ei::pzero(gv), gv));
+          V gv = a * V::loadu(g0 + c * gld);
+          if (smoothing) gv = gv - (w ? b * V::set1(w[c]) : b);
+          simd::select(ignored, V::zero(), gv).storeu(g0 + c * gld);
         }
         for (Eigen::Index l = 0; l < W; ++l) {
-          if (lane_class[l] >= 0)
+          if (lane_class[l] >= 0) {
             grad(n0 + l, static_cast<Eigen::Index>(lane_class[l])) = target_grad[l];
+          }
         }
       }
-      (void)any;
     }
     return n0;
   }

@@ -58,9 +58,9 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         if constexpr (kContiguous) {  // exp stored once, then scaled in place
           typename Derived::Scalar* e = dst.row(n).data();
-          const auto st = detail::contiguous_stats(rows.row(n).data(), rows.cols(), -1, e);
-          detail::contiguous_rescale(e, rows.cols(), 1 / st.sum, typename Derived::Scalar(0),
-                                     static_cast<const typename Derived::Scalar*>(nullptr));
+          const auto st = detail::simd::contiguous_stats(rows.row(n).data(), rows.cols(), -1, e);
+          detail::simd::contiguous_rescale(e, rows.cols(), 1 / st.sum, typename Derived::Scalar(0),
+                                           static_cast<const typename Derived::Scalar*>(nullptr));
         } else {
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);

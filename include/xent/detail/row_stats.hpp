@@ -64,7 +64,7 @@ template <class Row>
 RowStats<typename Row::Scalar> row_stats(const Row& x) {
   using Scalar = typename Row::Scalar;
   if constexpr (is_contiguous_row<Row>) {
-    const auto st = contiguous_stats(x.data(), x.size(), -1, static_cast<Scalar*>(nullptr));
+    const auto st = simd::contiguous_stats(x.data(), x.size(), -1, static_cast<Scalar*>(nullptr));
     return {st.max, st.sum};
   } else {
     const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
@@ -88,7 +88,7 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
   using Scalar = typename Row::Scalar;
   TargetRowStats<Scalar> st;
   if constexpr (is_contiguous_row<Row>) {
-    const auto cs = contiguous_stats(x.data(), x.size(), y, e);
+    const auto cs = simd::contiguous_stats(x.data(), x.size(), y, e);
     st.max = cs.max;
     st.sum = cs.sum;
     st.others = cs.others;
