@@ -166,8 +166,10 @@ struct CrossEntropyKernel {
     const Scalar* w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
     const Scalar* data = &x.coeffRef(0, 0);
     const Eigen::Index ld = x.outerStride();
-    alignas(64) Scalar lane_class[W], lane_max[W], lane_others[W], lane_target_exp[W],
-        lane_target_x[W], lane_shifted[W], lane_a[W], lane_b[W], target_grad[W];
+    // Per-lane scratch (zero-initialized: lanes of ignored samples are read but never used).
+    alignas(64) Scalar lane_class[W] = {}, lane_max[W] = {}, lane_others[W] = {},
+                       lane_target_exp[W] = {}, lane_target_x[W] = {}, lane_shifted[W] = {},
+                       lane_a[W] = {}, lane_b[W] = {}, target_grad[W] = {};
 
     Eigen::Index n0 = begin;
     for (; n0 + W <= end; n0 += W) {
