@@ -1,0 +1,231 @@
+// Shared pieces of the xent benchmark suite (xent_bench): the benchmarked functions, shapes and
+// storage orders, one cached data set at a time, the timing loop and thread setup.
+//
+// Every benchmark is named
+//   <function>/<implementation>/<row_major|col_major>/N:<n>/C:<c>/threads:<t>/<warm|cold>
+// and counts N*C logits per iteration as items (items_per_second = elements/s).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace xent_bench {
+
+using Index = Eigen::Index;
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+using Vector = Eigen::VectorXf;
+using Targets = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;  // torch's kLong, shared as is
+
+// The functions of the suite. "fwd_bwd" = loss and its gradient (mean reduction, grad_output 1)
+// into a preallocated gradient (xent, naive) or via autograd (torch).
+enum class Fn {
+  CrossEntropy,          // cross_entropy forward, class-index targets
+  CrossEntropyFwdBwd,    // cross_entropy_forward_backward, class-index targets
+  CrossEntropyProbFwdBwd,// cross_entropy_forward_backward, probability targets (N x C)
+  LogSoftmax,            // log_softmax into a preallocated N x C output
+  Softmax,               // softmax into a preallocated N x C output
+  LogSumExp,             // logsumexp into a preallocated vector of N
+  NllLossFwdBwd,         // nll_loss_forward_backward (the forward alone only reads N values)
+  BceWithLogitsFwdBwd,   // binary_cross_entropy_with_logits_forward_backward, float targets N x C
+};
+constexpr Fn kAllFns[] = {Fn::CrossEntropy,  Fn::CrossEntropyFwdBwd, Fn::CrossEntropyProbFwdBwd,
+                          Fn::LogSoftmax,    Fn::Softmax,            Fn::LogSumExp,
+                          Fn::NllLossFwdBwd, Fn::BceWithLogitsFwdBwd};
+
+inline const char* fn_name(Fn f) {
+  switch (f) {
+    case Fn::CrossEntropy: return "cross_entropy";
+    case Fn::CrossEntropyFwdBwd: return "cross_entropy_fwd_bwd";
+    case Fn::CrossEntropyProbFwdBwd: return "cross_entropy_prob_fwd_bwd";
+    case Fn::LogSoftmax: return "log_softmax";
+    case Fn::Softmax: return "softmax";
+    case Fn::LogSumExp: return "logsumexp";
+    case Fn::NllLossFwdBwd: return "nll_loss_fwd_bwd";
+    case Fn::BceWithLogitsFwdBwd: return "bce_with_logits_fwd_bwd";
+  }
+  return "?";
+}
+
+// Which inputs / outputs a function needs.
+inline bool needs_prob_targets(Fn f) {
+  return f == Fn::CrossEntropyProbFwdBwd || f == Fn::BceWithLogitsFwdBwd;
+}
+inline bool needs_matrix_output(Fn f) { return f != Fn::CrossEntropy && f != Fn::LogSumExp; }
+
+enum class Order { RowMajor, ColMajor };  // storage of the N x C logits (Layout::SamplesInRows)
+inline const char* order_name(Order o) { return o == Order::RowMajor ? "row_major" : "col_major"; }
+
+struct Case {
+  Fn fn;
+  Order order;
+  Index n, c;
+  int threads;
+  bool cold;
+};
+
+// Buffers rotated in a cold run span more than this (the last-level cache, 300 MiB here).
+constexpr std::size_t kColdBytes = std::size_t(300) << 20;
+
+inline int copies_for(const Case& k) {
+  if (!k.cold) return 1;
+  const std::size_t bytes = std::size_t(k.n) * std::size_t(k.c) * sizeof(float);
+  return static_cast<int>(kColdBytes / bytes) + 1;  // copies * bytes > kColdBytes, >= 2
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+// Deterministic, counter-based values, so the row- and column-major data sets hold the same
+// matrix and every implementation sees the same numbers.
+inline std::uint64_t mix(std::uint64_t z) {  // splitmix64
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+// About N(0, 4^2): the sum of four uniforms (Irwin-Hall), scaled.
+inline float logit_value(std::uint64_t i) {
+  const std::uint64_t r = mix(i);
+  float s = 0;
+  for (int k = 0; k < 4; ++k) s += static_cast<float>((r >> (16 * k)) & 0xffff) * (1.0f / 65536);
+  return (s - 2.0f) * 6.93f;  // sd of the sum is sqrt(4/12); 4 / sqrt(1/3) = 6.93
+}
+inline float uniform_value(std::uint64_t i) {
+  return static_cast<float>(mix(i ^ 0x5bd1e995ull) >> 40) * (1.0f / 16777216.0f);
+}
+
+struct DataBase {
+  virtual ~DataBase() = default;
+};
+
+template <class M>
+struct Data : DataBase {
+  Index n = 0, c = 0;
+  std::vector<M> x;       // logits, one per copy (all copies equal)
+  std::vector<M> t;       // probability targets (rows sum to 1), one per copy, when needed
+  std::vector<M> out;     // matrix outputs / gradients, one per copy, when needed
+  std::vector<Vector> v;  // logsumexp outputs, one per copy, when needed
+  Targets y;              // class indices
+
+  Data(Index n_, Index c_) : n(n_), c(c_), y(n_) {
+    for (Index i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>(mix(~std::uint64_t(i)) % c);
+  }
+
+  void ensure_x(int copies) {
+    while (static_cast<int>(x.size()) < copies) {
+      if (x.empty()) {
+        M m(n, c);
+        for (Index i = 0; i < n; ++i)
+          for (Index j = 0; j < c; ++j) m(i, j) = logit_value(std::uint64_t(i) * c + j);
+        x.push_back(std::move(m));
+      } else {
+        x.push_back(x.front());
+      }
+    }
+  }
+  void ensure_t(int copies) {
+    while (static_cast<int>(t.size()) < copies) {
+      if (t.empty()) {
+        M m(n, c);
+        for (Index i = 0; i < n; ++i)
+          for (Index j = 0; j < c; ++j) m(i, j) = uniform_value(std::uint64_t(i) * c + j);
+        const Vector sums = m.rowwise().sum();
+        m.array().colwise() /= sums.array();
+        t.push_back(std::move(m));
+      } else {
+        t.push_back(t.front());
+      }
+    }
+  }
+  void ensure_out(int copies) {  // touched now, so no page fault lands in a timed iteration
+    while (static_cast<int>(out.size()) < copies) out.push_back(M::Zero(n, c));
+  }
+  void ensure_v(int copies) {
+    while (static_cast<int>(v.size()) < copies) v.push_back(Vector::Zero(n));
+  }
+};
+
+// One data set at a time (the largest takes 256 MiB per copy): benchmarks are registered shape
+// by shape and order by order, so each is generated once.
+struct DataCache {
+  Index n = -1, c = -1;
+  Order order = Order::RowMajor;
+  std::unique_ptr<DataBase> data;
+};
+inline DataCache& data_cache() {
+  static DataCache cache;
+  return cache;
+}
+
+template <class M>
+constexpr Order order_of() {
+  return M::IsRowMajor ? Order::RowMajor : Order::ColMajor;
+}
+
+// The data set of a case, with everything its function needs, copies for a cold run.
+template <class M>
+Data<M>& dataset(const Case& k) {
+  DataCache& cache = data_cache();
+  if (!cache.data || cache.n != k.n || cache.c != k.c || cache.order != order_of<M>()) {
+    cache.data.reset();  // free the previous one first
+    cache.data = std::make_unique<Data<M>>(k.n, k.c);
+    cache.n = k.n;
+    cache.c = k.c;
+    cache.order = order_of<M>();
+  }
+  auto& d = static_cast<Data<M>&>(*cache.data);
+  const int copies = copies_for(k);
+  d.ensure_x(copies);
+  if (needs_prob_targets(k.fn)) d.ensure_t(copies);
+  if (needs_matrix_output(k.fn)) d.ensure_out(copies);
+  if (k.fn == Fn::LogSumExp) d.ensure_v(copies);
+  return d;
+}
+
+// ---- timing -------------------------------------------------------------------------------------
+
+// xent's threads come from OpenMP (when the suite is built with it); torch sets its own.
+inline void set_threads(int threads) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+// Runs body(copy) once untimed (first-touch, lazy allocations), then once per iteration, rotating
+// over the copies; a compiler barrier after each repetition keeps GCC from hoisting the work.
+template <class Body>
+void timed_loop(benchmark::State& state, const Case& k, Body&& body) {
+  const int copies = copies_for(k);
+  body(0);
+  benchmark::ClobberMemory();
+  int copy = copies > 1 ? 1 : 0;
+  for (auto _ : state) {
+    body(copy);
+    benchmark::ClobberMemory();
+    if (++copy == copies) copy = 0;
+  }
+  state.SetItemsProcessed(state.iterations() * k.n * k.c);
+}
+
+// ---- per-implementation entry points (one translation unit each) ---------------------------------
+
+void run_xent(benchmark::State& state, const Case& k);
+void run_reference(benchmark::State& state, const Case& k);
+void run_naive(benchmark::State& state, const Case& k);
+#ifdef XENT_BENCH_WITH_TORCH
+void run_torch(benchmark::State& state, const Case& k);
+std::string torch_version();
+#endif
+
+}  // namespace xent_bench

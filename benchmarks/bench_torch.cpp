@@ -1,0 +1,142 @@
+// libtorch (PyTorch's C++ API) on the very same memory as the xent cases: torch::from_blob views
+// of the Eigen buffers (a column-major N x C matrix is an (N, C) tensor with strides (1, N)).
+// Forward-only functions run under NoGradGuard and write into preallocated outputs (the *_out
+// ops, torch's best case); fwd_bwd cases use autograd as a training step does: logits
+// requires_grad, loss.backward(), the gradient zeroed before each iteration (zero_grad() as in
+// PyTorch 1.13). With XENT_BENCH_TORCH_SET_TO_NONE=1 in the environment the gradient is reset to
+// undefined instead (zero_grad(set_to_none=True), PyTorch 2's default): no zeroing pass and no
+// accumulation, but autograd allocates a fresh gradient every iteration.
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "bench_common.hpp"
+
+namespace xent_bench {
+namespace {
+
+namespace F = torch::nn::functional;
+
+template <class M>
+torch::Tensor view(const M& m) {
+  const std::vector<int64_t> sizes{m.rows(), m.cols()};
+  const std::vector<int64_t> strides =
+      M::IsRowMajor ? std::vector<int64_t>{m.cols(), 1} : std::vector<int64_t>{1, m.rows()};
+  return torch::from_blob(const_cast<float*>(m.data()), sizes, strides, torch::kFloat32);
+}
+
+torch::Tensor view(const Vector& v) {
+  return torch::from_blob(const_cast<float*>(v.data()), {v.size()}, torch::kFloat32);
+}
+
+torch::Tensor view(const Targets& y) {
+  return torch::from_blob(const_cast<std::int64_t*>(y.data()), {y.size()}, torch::kInt64);
+}
+
+template <class M>
+void run(benchmark::State& state, const Case& k) {
+  Data<M>& d = dataset<M>(k);
+  set_threads(k.threads);
+  torch::set_num_threads(k.threads);
+  const int copies = copies_for(k);
+  std::vector<torch::Tensor> x, t, out, v;
+  for (int i = 0; i < copies; ++i) {
+    x.push_back(view(d.x[i]));
+    if (needs_prob_targets(k.fn)) t.push_back(view(d.t[i]));
+    if (needs_matrix_output(k.fn)) out.push_back(view(d.out[i]));
+    if (k.fn == Fn::LogSumExp) v.push_back(view(d.v[i]));
+  }
+  const torch::Tensor y = view(d.y);
+
+  // Autograd: leaf logits, each copy with its own .grad.
+  auto fwd_bwd = [&](auto&& loss_of) {
+    const char* none = std::getenv("XENT_BENCH_TORCH_SET_TO_NONE");
+    const bool set_to_none = none != nullptr && std::strcmp(none, "0") != 0;
+    for (auto& xi : x) {
+      xi.requires_grad_(true);
+      // Every copy's gradient exists before timing (a cold run reaches the other copies only
+      // in the timed loop); zeroed and accumulated into, as after a first training step.
+      if (!set_to_none) xi.mutable_grad() = torch::zeros_like(xi);
+    }
+    timed_loop(state, k, [&](int i) {
+      if (set_to_none)
+        x[i].mutable_grad().reset();
+      else
+        x[i].mutable_grad().zero_();
+      torch::Tensor loss = loss_of(x[i], i);
+      loss.backward();
+      benchmark::DoNotOptimize(loss.data_ptr());
+      benchmark::DoNotOptimize(x[i].grad().data_ptr());
+    });
+  };
+
+  switch (k.fn) {
+    case Fn::CrossEntropy: {
+      torch::NoGradGuard no_grad;
+      timed_loop(state, k, [&](int i) {
+        torch::Tensor loss = F::cross_entropy(x[i], y);
+        benchmark::DoNotOptimize(loss.data_ptr());
+      });
+      break;
+    }
+    case Fn::CrossEntropyFwdBwd:
+      fwd_bwd([&](const torch::Tensor& xi, int) { return F::cross_entropy(xi, y); });
+      break;
+    case Fn::CrossEntropyProbFwdBwd:
+      fwd_bwd([&](const torch::Tensor& xi, int i) { return F::cross_entropy(xi, t[i]); });
+      break;
+    case Fn::LogSoftmax: {
+      torch::NoGradGuard no_grad;
+      timed_loop(state, k, [&](int i) {
+        torch::log_softmax_out(out[i], x[i], 1);
+        benchmark::DoNotOptimize(out[i].data_ptr());
+      });
+      break;
+    }
+    case Fn::Softmax: {
+      torch::NoGradGuard no_grad;
+      timed_loop(state, k, [&](int i) {
+        torch::softmax_out(out[i], x[i], 1);
+        benchmark::DoNotOptimize(out[i].data_ptr());
+      });
+      break;
+    }
+    case Fn::LogSumExp: {
+      torch::NoGradGuard no_grad;
+      timed_loop(state, k, [&](int i) {
+        torch::logsumexp_out(v[i], x[i], {1});
+        benchmark::DoNotOptimize(v[i].data_ptr());
+      });
+      break;
+    }
+    case Fn::NllLossFwdBwd:
+      fwd_bwd([&](const torch::Tensor& xi, int) { return F::nll_loss(xi, y); });
+      break;
+    case Fn::BceWithLogitsFwdBwd:
+      fwd_bwd([&](const torch::Tensor& xi, int i) {
+        return F::binary_cross_entropy_with_logits(xi, t[i]);
+      });
+      break;
+  }
+}
+
+}  // namespace
+
+void run_torch(benchmark::State& state, const Case& k) {
+  if (k.order == Order::RowMajor)
+    run<RowMatrix>(state, k);
+  else
+    run<ColMatrix>(state, k);
+}
+
+std::string torch_version() {
+#ifdef TORCH_VERSION
+  return TORCH_VERSION;
+#else
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+#endif
+}
+
+}  // namespace xent_bench

@@ -1,0 +1,79 @@
+// xent's public API, as a user calls it: preallocated outputs, default options (mean reduction).
+#include <xent/xent.hpp>
+
+#include "bench_common.hpp"
+
+namespace xent_bench {
+namespace {
+
+template <class M>
+void run(benchmark::State& state, const Case& k) {
+  Data<M>& d = dataset<M>(k);
+  set_threads(k.threads);
+  switch (k.fn) {
+    case Fn::CrossEntropy:
+      timed_loop(state, k, [&](int i) {
+        float loss = xent::cross_entropy(d.x[i], d.y);
+        benchmark::DoNotOptimize(loss);
+      });
+      break;
+    case Fn::CrossEntropyFwdBwd:
+      timed_loop(state, k, [&](int i) {
+        float loss = xent::cross_entropy_forward_backward(d.x[i], d.y, d.out[i]);
+        benchmark::DoNotOptimize(loss);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::CrossEntropyProbFwdBwd:
+      timed_loop(state, k, [&](int i) {
+        float loss = xent::cross_entropy_forward_backward(d.x[i], d.t[i], d.out[i]);
+        benchmark::DoNotOptimize(loss);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::LogSoftmax:
+      timed_loop(state, k, [&](int i) {
+        xent::log_softmax(d.x[i], d.out[i]);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::Softmax:
+      timed_loop(state, k, [&](int i) {
+        xent::softmax(d.x[i], d.out[i]);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::LogSumExp:
+      timed_loop(state, k, [&](int i) {
+        xent::logsumexp(d.x[i], d.v[i]);
+        benchmark::DoNotOptimize(d.v[i].data());
+      });
+      break;
+    case Fn::NllLossFwdBwd:
+      timed_loop(state, k, [&](int i) {
+        float loss = xent::nll_loss_forward_backward(d.x[i], d.y, d.out[i]);
+        benchmark::DoNotOptimize(loss);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::BceWithLogitsFwdBwd:
+      timed_loop(state, k, [&](int i) {
+        float loss =
+            xent::binary_cross_entropy_with_logits_forward_backward(d.x[i], d.t[i], d.out[i]);
+        benchmark::DoNotOptimize(loss);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+  }
+}
+
+}  // namespace
+
+void run_xent(benchmark::State& state, const Case& k) {
+  if (k.order == Order::RowMajor)
+    run<RowMatrix>(state, k);
+  else
+    run<ColMatrix>(state, k);
+}
+
+}  // namespace xent_bench

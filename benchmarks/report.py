@@ -1,0 +1,438 @@
+#!/usr/bin/python3
+"""Turn xent_bench's Google Benchmark JSON into a markdown summary and a PNG chart.
+
+    benchmarks/report.py results.json [OUTDIR]      (OUTDIR defaults to benchmarks/results)
+
+writes OUTDIR/README.md (tables of elements/s and ratios: xent / PyTorch, xent / naive Eigen,
+xent / the roof the function is bound by, the issue's targets, thread scaling, cold caches) and
+OUTDIR/chart.png. Needs only the standard library and Debian's python3-matplotlib.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+SHAPES = [(8192, 10), (4096, 1000), (512, 32000), (64, 128000), (16384, 4096)]
+LARGEST = (16384, 4096)
+IMPLS = ["xent", "reference", "naive", "torch"]
+ORDERS = ["row_major", "col_major"]
+
+# function -> (description, roof it is bound by). exp: one exp per element dominates (cross-entropy,
+# softmax family). write: nll_loss forward+backward reads N values but writes the N x C gradient.
+# read: binary cross-entropy with logits streams two N x C inputs (and writes one).
+FUNCTIONS = {
+    "cross_entropy": ("cross_entropy forward, index targets", "exp"),
+    "cross_entropy_fwd_bwd": ("cross_entropy fused forward+backward, index targets", "exp"),
+    "cross_entropy_prob_fwd_bwd": ("cross_entropy forward+backward, probability targets", "exp"),
+    "log_softmax": ("log_softmax", "exp"),
+    "softmax": ("softmax", "exp"),
+    "logsumexp": ("logsumexp", "exp"),
+    "nll_loss_fwd_bwd": ("nll_loss forward+backward", "write"),
+    "bce_with_logits_fwd_bwd": ("binary_cross_entropy_with_logits forward+backward", "read"),
+}
+
+CASE_RE = re.compile(
+    r"^(?P<fn>[a-z_]+)/(?P<impl>[a-z]+)/(?P<order>row_major|col_major)/N:(?P<n>\d+)/C:(?P<c>\d+)"
+    r"/threads:(?P<t>\d+)/(?P<cache>warm|cold)")
+ROOF_RE = re.compile(r"^roof/(?P<kind>read|write|exp)/threads:(?P<t>\d+)")
+
+
+def load(path):
+    with open(path) as f:
+        doc = json.load(f)
+    samples = {}  # key -> [items/s]
+    busy = []  # cpu_time / real_time of the single-threaded cases: < 1 when the core was shared
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" or b.get("error_occurred"):
+            continue
+        rate = b.get("items_per_second")
+        if rate is None:
+            continue
+        name = b.get("run_name", b["name"])
+        m = CASE_RE.match(name)
+        if m:
+            key = (m["fn"], m["impl"], m["order"], int(m["n"]), int(m["c"]), int(m["t"]), m["cache"])
+            if key[5] == 1 and b.get("real_time"):
+                busy.append(b["cpu_time"] / b["real_time"])
+        else:
+            m = ROOF_RE.match(name)
+            if not m:
+                continue
+            key = ("roof", m["kind"], int(m["t"]))
+        samples.setdefault(key, []).append(rate)
+    rates = {k: statistics.median(v) for k, v in samples.items()}
+    context = dict(doc.get("context", {}))
+    if busy:
+        context["cpu_share"] = statistics.median(busy)
+    return context, rates
+
+
+def g(x):
+    """elements/s -> 'Gelem/s' text."""
+    if x is None:
+        return "—"
+    v = x / 1e9
+    return f"{v:.3g}" if v >= 0.01 else f"{v:.2g}"
+
+
+def ratio(a, b, suffix="×"):
+    if a is None or b is None or b == 0:
+        return "—"
+    r = a / b
+    return f"{r:.2f}{suffix}" if r < 10 else f"{r:.1f}{suffix}"
+
+
+def lscpu():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    info = {}
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            info[k.strip()] = v.strip()
+    return info
+
+
+def dpkg_version(package):
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def header(ctx, args):
+    cpu = lscpu()
+    torch_deb = dpkg_version("libtorch-dev")
+    model = cpu.get("Model name", ctx.get("cpu_model", "unknown"))
+    cores = cpu.get("CPU(s)", ctx.get("num_cpus", "?"))
+    kinds = {"Data": "d", "Instruction": "i"}
+    caches = ", ".join(f"L{c['level']}{kinds.get(c['type'], '')} {c['size'] // 1024} KiB"
+                       for c in ctx.get("caches", []))
+    flags = " ".join(cpu.get("Flags", "").split())
+    isa = ", ".join(f for f in ("avx512f", "avx512bw", "avx512vl", "avx2", "fma") if f" {f} " in f" {flags} ")
+    lines = [
+        "# xent benchmark results",
+        "",
+        f"- **Machine**: {model}, {cores} CPUs ({ctx.get('mhz_per_cpu', '?')} MHz as seen by Google"
+        f" Benchmark; {isa or 'ISA unknown'}); caches per Google Benchmark: {caches or 'unknown'};"
+        f" load average at start {', '.join(f'{x:.2f}' for x in ctx.get('load_avg', [])) or '?'}"
+        " (shared machine: 10–15 % noise run to run, ratios are from one run)"
+        + (f"; median CPU time / wall time of the 1-thread cases {ctx['cpu_share']:.2f}"
+           " (1.00 = the benchmark had its core to itself)" if "cpu_share" in ctx else "") + ".",
+        f"- **Compiler**: GCC {ctx.get('compiler', '?')}; flags `{ctx.get('cxx_flags', '?')}`;"
+        f" Eigen {ctx.get('eigen_version', '?')} SIMD: {ctx.get('eigen_simd', '?')};"
+        f" OpenMP: {ctx.get('openmp', '?')}.",
+        f"- **xent**: commit `{ctx.get('xent_git', '?')}` (`-dirty`: uncommitted changes in the"
+        " tree, as of configuring the build).",
+        f"- **PyTorch**: libtorch {ctx.get('torch_version', '?')}"
+        + (f" (Debian's libtorch-dev {torch_deb})" if torch_deb else "")
+        + ", same thread count (`torch::set_num_threads`); allocator: "
+        + ctx.get("malloc", "?") + ".",
+        f"- **Date**: {ctx.get('date', '?')}; generated by `benchmarks/report.py` from"
+        f" `{os.path.basename(args.json)}`.",
+        "",
+    ]
+    return lines
+
+
+def describe():
+    return [
+        "Reproduce (Release, `-march=native`, Debian 12 with `libbenchmark-dev`, `libeigen3-dev`,"
+        " optionally `libtorch-dev` and `python3-matplotlib`):",
+        "",
+        "```sh",
+        "benchmarks/run.sh        # = the four commands below",
+        "cmake -S benchmarks -B build/bench -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-march=native",
+        "cmake --build build/bench --target xent_bench -j",
+        "build/bench/xent_bench --benchmark_min_time=0.1 --benchmark_out=benchmarks/results/results.json"
+        " --benchmark_out_format=json",
+        "benchmarks/report.py benchmarks/results/results.json benchmarks/results",
+        "```",
+        "",
+        "A quick subset: `build/bench/xent_bench --benchmark_filter='^cross_entropy/.*/row_major/N:4096/'`.",
+        "",
+        "**What is measured.** Float logits, N×C with a sample per row (`Layout::SamplesInRows`),"
+        " stored row-major or column-major; mean reduction; numbers are **Gelem/s = N·C logits per"
+        " second** (wall time), higher is better. *xent*: the public API into preallocated outputs"
+        " (`cross_entropy`, `cross_entropy_forward_backward`, `log_softmax(x, out)`, …). *reference*:"
+        " `xent::reference` in float (loss and backward called separately; it allocates; not run on"
+        " the largest shape, where one call takes seconds). *naive*: the Eigen expressions a user writes"
+        " by hand (`(X.colwise() - m).array().exp().rowwise().sum()` …) into the same preallocated"
+        " outputs; single-threaded, measured at 1 thread only (the 2-thread tables divide by the"
+        " 1-thread naive figure). *torch*: libtorch on the same memory (`from_blob`, strides (1, N)"
+        " for column-major); forward-only functions use the `*_out` ops into preallocated outputs,"
+        " forward+backward uses autograd (`requires_grad` logits, `loss.backward()`, gradient"
+        " zeroed before each iteration as PyTorch 1.13's `zero_grad()` does; run with"
+        " `XENT_BENCH_TORCH_SET_TO_NONE=1` for `zero_grad(set_to_none=True)`, PyTorch 2's default,"
+        " which is faster where the gradient fits in cache). glibc malloc is set to serve every"
+        " allocation from a heap it never trims (`mallopt(M_MMAP_MAX, 0)`,"
+        " `M_TRIM_THRESHOLD` max), so code that allocates per call (torch's temporaries,"
+        " `xent::reference`) reuses memory instead of page-faulting fresh pages each call — torch's"
+        " best case, 1.5–3× faster on the large shapes than with glibc's defaults"
+        " (`XENT_BENCH_MALLOC=default`), which also swing 3× between runs with the heap's history."
+        " *fwd_bwd* = loss and gradient of the mean loss. *warm*: the same buffers every iteration;"
+        " *cold* (largest shape only): buffers rotated over more than 300 MiB. Warm data of the"
+        " smaller shapes stays in L2/L3, so a warm rate may exceed a DRAM roof (xent/roof > 1).",
+        "",
+        "**Roofs** (same run): *exp* = a vector exp over an L1-resident buffer per thread"
+        " (the bound of the exp-per-element functions: cross-entropy, the softmax family);"
+        " *read* = streaming sum of 512 MiB (the bound used for binary cross-entropy with logits);"
+        " *write* = `memset` to zero of 512 MiB (nll_loss forward+backward, which reads N values and"
+        " writes N·C, zero but for N entries; zero stores are about 2× faster than other stores on"
+        " this machine). xent/roof is xent's rate over the roof's rate at the same thread count.",
+        "",
+    ]
+
+
+def rate(rates, fn, impl, order, shape, t, cache="warm"):
+    return rates.get((fn, impl, order, shape[0], shape[1], t, cache))
+
+
+def roof(rates, kind, t):
+    return rates.get(("roof", kind, t))
+
+
+def second_core_warning(rates):
+    """2-thread figures need the second core idle: the exp roof (L1, no shared resource) shows it."""
+    one, two = roof(rates, "exp", 1), roof(rates, "exp", 2)
+    if one and two and two / one < 1.6:
+        return ["> **The second core was busy during this run** (exp roof: 2 threads"
+                f" {two / one:.2f}× 1 thread, ideally 2×): every parallel region waited for a"
+                " time slice, so the 2-thread figures below measure the machine's other load, not"
+                " xent or PyTorch. The 1-thread figures are unaffected when the CPU share above is"
+                " near 1.", ""]
+    return []
+
+
+def main_tables(rates, threads_list):
+    out = []
+    for t in threads_list:
+        for order in ORDERS:
+            if not any(k[0] != "roof" and k[2] == order and k[5] == t for k in rates):
+                continue
+            out += [f"## {t} thread{'s' if t > 1 else ''}, {order.replace('_', '-')} N×C (warm)", ""]
+            if t > 1:
+                out += second_core_warning(rates)
+            naive_note = " (1 thread)" if t > 1 else ""
+            out += [f"| function | N × C | xent | reference | naive{naive_note} | torch | xent / torch |"
+                    f" xent / naive | xent / roof |",
+                    "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for fn, (desc, rkind) in FUNCTIONS.items():
+                first = True
+                for shape in SHAPES:
+                    x = rate(rates, fn, "xent", order, shape, t)
+                    ref = rate(rates, fn, "reference", order, shape, 1)
+                    nv = rate(rates, fn, "naive", order, shape, 1)
+                    th = rate(rates, fn, "torch", order, shape, t)
+                    if x is None and th is None:
+                        continue
+                    rf = roof(rates, rkind, t)
+                    label = f"`{fn}`" if first else ""
+                    first = False
+                    out.append(f"| {label} | {shape[0]} × {shape[1]} | {g(x)} | {g(ref)} | {g(nv)} |"
+                               f" {g(th)} | {ratio(x, th)} | {ratio(x, nv)} |"
+                               f" {ratio(x, rf, '')} {rkind} |")
+            out.append("")
+    return out
+
+
+def cold_table(rates):
+    rows = []
+    for order in ORDERS:
+        for t in (1, 2):
+            for fn in FUNCTIONS:
+                vals = [rate(rates, fn, impl, order, LARGEST, t if impl != "naive" else 1, cache)
+                        for impl in ("xent", "torch", "naive") for cache in ("warm", "cold")]
+                if all(v is None for v in vals):
+                    continue
+                xw, xc, tw, tc, nw, nc = vals
+                rows.append(f"| `{fn}` | {order.replace('_', '-')} | {t} | {g(xw)} | {g(xc)} | {g(tw)} |"
+                            f" {g(tc)} | {g(nc)} | {ratio(xc, tc)} | {ratio(xc, nc)} |")
+    if not rows:
+        return []
+    return [f"## Warm vs cold caches, N × C = {LARGEST[0]} × {LARGEST[1]} (256 MiB of logits)", "",
+            "Cold: every iteration reads a different copy of the inputs (and writes a different"
+            " output), rotating over more than 300 MiB. The naive column is 1 thread.", "",
+            "| function | storage | threads | xent warm | xent cold | torch warm | torch cold |"
+            " naive cold | xent / torch (cold) | xent / naive (cold) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|", *rows, ""]
+
+
+def roofs_table(rates):
+    rows = []
+    for kind, desc in (("exp", "vector exp, L1-resident buffer"),
+                       ("read", "streaming read (sum) of 512 MiB"),
+                       ("write", "memset to zero of 512 MiB")):
+        r1, r2 = roof(rates, kind, 1), roof(rates, kind, 2)
+        if r1 is None and r2 is None:
+            continue
+        rows.append(f"| {kind} | {desc} | {g(r1)} | {g(r2)} |")
+    if not rows:
+        return []
+    return ["## Roofs (Gelem/s = Gfloat/s)", "", "| roof | what | 1 thread | 2 threads |",
+            "|---|---|---:|---:|", *rows, ""]
+
+
+def targets(rates):
+    """The issue's targets (single thread, row-major, warm), each with its measured worst case."""
+    out = ["## The issue's targets (1 thread, row-major, warm unless noted)", "",
+           "| target | worst case measured | met |", "|---|---|---|"]
+
+    def check(text, pairs, need):
+        pairs = [(lbl, v) for lbl, v in pairs if v is not None]
+        if not pairs:
+            out.append(f"| {text} | not measured | — |")
+            return
+        lbl, worst = min(pairs, key=lambda p: p[1])
+        out.append(f"| {text} | {worst:.2f} at {lbl} | {'yes' if worst >= need else '**no**'} |")
+
+    def vs_torch(fn, t=1, order="row_major"):
+        res = []
+        for s in SHAPES:
+            x, th = rate(rates, fn, "xent", order, s, t), rate(rates, fn, "torch", order, s, t)
+            res.append((f"{s[0]}×{s[1]}", x / th if x and th else None))
+        return res
+
+    check("`cross_entropy` forward ≥ 3× libtorch, every shape", vs_torch("cross_entropy"), 3)
+    exp1 = roof(rates, "exp", 1)
+    check("`cross_entropy` forward ≥ 0.6 of the exp roof, C ≥ 1000",
+          [(f"{s[0]}×{s[1]}", (rate(rates, "cross_entropy", "xent", "row_major", s, 1) or 0) / exp1
+            if exp1 and rate(rates, "cross_entropy", "xent", "row_major", s, 1) else None)
+           for s in SHAPES if s[1] >= 1000], 0.6)
+    check("`cross_entropy` fused forward+backward ≥ 4× libtorch autograd",
+          vs_torch("cross_entropy_fwd_bwd"), 4)
+    check("`log_softmax` ≥ 3× libtorch", vs_torch("log_softmax"), 3)
+    check("`binary_cross_entropy_with_logits` forward+backward ≥ 5× libtorch",
+          vs_torch("bce_with_logits_fwd_bwd"), 5)
+    pairs = []
+    for fn in FUNCTIONS:
+        for s in SHAPES:
+            if s[1] > 1000:
+                continue
+            r = rate(rates, fn, "xent", "row_major", s, 1)
+            c = rate(rates, fn, "xent", "col_major", s, 1)
+            pairs.append((f"{fn} {s[0]}×{s[1]}", c / r if r and c else None))
+    check("column-major ≥ 0.5× row-major throughput, C ≤ 1000 (every function)", pairs, 0.5)
+    pairs = []
+    for fn in FUNCTIONS:
+        for s in SHAPES:
+            if s[0] * s[1] < 16 * 2**20 * 0.95:  # 512×32000 (16.4 M) and 16384×4096 qualify
+                continue
+            one = rate(rates, fn, "xent", "row_major", s, 1)
+            two = rate(rates, fn, "xent", "row_major", s, 2)
+            pairs.append((f"{fn} {s[0]}×{s[1]}", two / one if one and two else None))
+    check("2 threads ≥ 1.7× 1 thread where N·C ≥ 16 M (xent, row-major, every function)", pairs, 1.7)
+    out.append("")
+    return out
+
+
+def scaling_table(rates):
+    rows = []
+    for fn in FUNCTIONS:
+        for s in SHAPES:
+            if s[0] * s[1] < 4 * 2**20:
+                continue
+            cells = []
+            for impl in ("xent", "torch"):
+                for order in ORDERS:
+                    one = rate(rates, fn, impl, order, s, 1)
+                    two = rate(rates, fn, impl, order, s, 2)
+                    cells.append(ratio(two, one))
+            rows.append(f"| `{fn}` | {s[0]} × {s[1]} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["## Thread scaling (2 threads / 1 thread, warm, N·C ≥ 4 M)", "",
+            "| function | N × C | xent row-major | xent col-major | torch row-major | torch col-major |",
+            "|---|---|---:|---:|---:|---:|", *rows, ""]
+
+
+def chart(rates, path, ctx):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"xent": "#1f77b4", "torch": "#d62728", "naive": "#2ca02c", "reference": "#7f7f7f"}
+    fns = list(FUNCTIONS)
+    fig, axes = plt.subplots(4, 4, figsize=(20, 15), sharey=True)
+    exp1, read1, write1 = roof(rates, "exp", 1), roof(rates, "read", 1), roof(rates, "write", 1)
+    for oi, order in enumerate(ORDERS):
+        for fi, fn in enumerate(fns):
+            ax = axes[2 * oi + fi // 4][fi % 4]
+            width = 0.2
+            for ii, impl in enumerate(["xent", "torch", "naive", "reference"]):
+                xs, ys = [], []
+                for si, s in enumerate(SHAPES):
+                    v = rate(rates, fn, impl, order, s, 1)
+                    if v:
+                        xs.append(si + (ii - 1.5) * width)
+                        ys.append(v / 1e9)
+                ax.bar(xs, ys, width, color=colors[impl], label=impl)
+            rkind = FUNCTIONS[fn][1]
+            rv = {"exp": exp1, "read": read1, "write": write1}[rkind]
+            if rv:
+                color, style = {"exp": ("black", "--"), "read": ("#9467bd", ":"),
+                                "write": ("#ff7f0e", "-.")}[rkind]
+                ax.axhline(rv / 1e9, color=color, linestyle=style, linewidth=1.5,
+                           label=f"{rkind} roof (1 thread)")
+            ax.set_yscale("log")
+            ax.set_title(f"{fn}\n{order.replace('_', '-')}", fontsize=10)
+            ax.set_xticks(range(len(SHAPES)))
+            ax.set_xticklabels([f"{n}×{c}" for n, c in SHAPES], rotation=30, fontsize=8)
+            ax.grid(axis="y", which="both", alpha=0.3)
+            if fi % 4 == 0:
+                ax.set_ylabel("Gelem/s (log)")
+    handles, labels = [], []
+    for ax in axes.flat:  # every implementation and roof kind once
+        for h, lbl in zip(*ax.get_legend_handles_labels()):
+            if lbl not in labels:
+                handles.append(h)
+                labels.append(lbl)
+    order = sorted(range(len(labels)), key=lambda i: ("roof" in labels[i], i))  # roofs last
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    fig.suptitle(f"xent vs libtorch vs naive Eigen vs xent::reference — float, 1 thread, warm — "
+                 f"{ctx.get('cpu_model', '')}, GCC {ctx.get('compiler', '')} {ctx.get('cxx_flags', '')}"
+                 f" — xent {ctx.get('xent_git', '')}", y=0.995, fontsize=12)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.975), ncol=len(labels),
+               fontsize=11, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json", help="Google Benchmark JSON from xent_bench --benchmark_out")
+    ap.add_argument("outdir", nargs="?",
+                    default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    ap.add_argument("--no-chart", action="store_true", help="skip chart.png (no matplotlib)")
+    args = ap.parse_args()
+
+    ctx, rates = load(args.json)
+    if not rates:
+        sys.exit(f"{args.json}: no xent_bench results")
+    threads = sorted({k[5] for k in rates if k[0] != "roof"})
+    os.makedirs(args.outdir, exist_ok=True)
+    lines = header(ctx, args) + describe()
+    if not args.no_chart:
+        lines += ["![Gelem/s per function and shape, 1 thread](chart.png)", ""]
+    lines += second_core_warning(rates) + targets(rates) + roofs_table(rates) + main_tables(rates, threads) + cold_table(rates)
+    lines += scaling_table(rates)
+    readme = os.path.join(args.outdir, "README.md")
+    with open(readme, "w") as f:
+        f.write("\n".join(lines).rstrip() + "\n")
+    print(f"wrote {readme}")
+    if not args.no_chart:
+        png = os.path.join(args.outdir, "chart.png")
+        chart(rates, png, ctx)
+        print(f"wrote {png}")
+
+
+if __name__ == "__main__":
+    main()
