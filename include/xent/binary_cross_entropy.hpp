@@ -18,6 +18,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct BCEKernel {
   template <class X, class T>
@@ -53,7 +54,10 @@ struct BCEKernel {
   }
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
+
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Mean (default) or sum of the element losses on probabilities p.
 template <class X, class T>
@@ -152,4 +156,5 @@ class BCELoss {
   BCELossOptions opts_;
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

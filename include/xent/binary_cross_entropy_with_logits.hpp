@@ -21,6 +21,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // log(1 + e^z) without overflow or loss of the tail.
 template <class Scalar>
@@ -57,7 +58,10 @@ struct BCEWithLogitsKernel {
   }
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
+
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Mean (default) or sum of the element losses.
 template <class X, class T>
@@ -157,4 +161,5 @@ class BCEWithLogitsLoss {
   BCEWithLogitsLossOptions opts_;
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

@@ -25,6 +25,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct CrossEntropyKernel {
   template <class X, class Y>
@@ -295,7 +296,10 @@ struct CrossEntropyKernel {
   }
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
+
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Mean (default) or sum of the per-sample cross-entropy, like F.cross_entropy.
 template <class X, class Y>
@@ -397,4 +401,5 @@ class CrossEntropyLoss {
   CrossEntropyOptions opts_;
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

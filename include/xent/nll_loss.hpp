@@ -15,6 +15,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct NLLLossKernel {
   template <class X, class Y>
@@ -45,7 +46,10 @@ struct NLLLossKernel {
   }
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
+
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Mean (default) or sum of -w_y * logprobs(n, y_n), like F.nll_loss.
 template <class X, class Y>
@@ -141,4 +145,5 @@ class NLLLoss {
   NLLLossOptions opts_;
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

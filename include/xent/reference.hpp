@@ -24,6 +24,7 @@
 #include "options.hpp"
 
 namespace xent {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 namespace reference {
 
 template <class T>
@@ -524,4 +525,5 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample_backward(
 }
 
 }  // namespace reference
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

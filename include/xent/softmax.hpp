@@ -12,6 +12,7 @@
 #include "options.hpp"
 
 namespace xent {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // log_softmax into a caller's matrix of x's shape: y = (x - max) - log(sum exp(x - max)), in that
 // order, which keeps big, close logits exact (PyTorch issue #11752).
@@ -170,4 +171,5 @@ detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   return result;
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace xent

@@ -1,6 +1,8 @@
 // xent internals: argument checks that throw exceptions naming the argument, position and value.
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <charconv>
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Prints a value the way a user would write it: the shortest text that reads back as the same
 // floating-point value (std::to_chars), integers of any width (char-sized too) as numbers.
@@ -126,5 +129,6 @@ constexpr void assert_public_scalar() {
                 "floating type)");
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

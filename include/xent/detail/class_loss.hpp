@@ -9,6 +9,8 @@
 // scale(n) * d loss_n / d x_n. Blocks of samples may run on several threads (detail/parallel.hpp).
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <cstddef>
 #include <type_traits>
@@ -21,6 +23,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 template <class Kernel, class X, class Y, class Options, class LossFn, class Grad, class ScaleFn>
 void visit_samples(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& targets,
@@ -127,5 +130,6 @@ typename X::Scalar loss_forward_backward(const char* fn, const Eigen::MatrixBase
   return reduce(sums.total(), opts.reduction(), denominator);
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -1,6 +1,8 @@
 // xent internals: validation and access of class-index targets, shared by cross-entropy and NLL.
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <cstdint>
 #include <stdexcept>
@@ -12,6 +14,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Checks every target before anything is computed, so that a bad target leaves the caller's outputs
 // untouched. As in PyTorch, the ignore test comes before the bounds test, so ignore_index may be
@@ -61,5 +64,6 @@ Scalar reduction_scale(Reduction reduction, double grad_output, double mean_deno
                                                          : grad_output / mean_denominator);
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -6,6 +6,8 @@
 // Weights multiply both; Mean divides by the number of elements (zero weights still count).
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <string>
 #include <type_traits>
@@ -18,6 +20,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // The weight and pos_weight of element (i, j), broadcast as the options say. The class axis is the
 // columns for Layout::SamplesInRows and the rows for Layout::SamplesInColumns.
@@ -228,5 +231,6 @@ typename X::Scalar elementwise_forward_backward(const char* fn, const Eigen::Mat
   return static_cast<Scalar>(opts.reduction() == Reduction::Sum ? sum : sum / numel);
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -3,6 +3,8 @@
 // bitwise the same whatever the thread count.
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
@@ -12,6 +14,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // At most kMaxBlocks blocks of at least kMinBlock items: the block size depends on n alone.
 class Blocks {
@@ -74,5 +77,6 @@ class BlockSums {
   std::array<Accumulator<Scalar>, Blocks::kMaxBlocks> sums_{};
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -1,11 +1,14 @@
 // xent internals: reductions that keep their accuracy over millions of samples.
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <cmath>
 #include <type_traits>
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // Sums per-sample losses. float accumulates in double (exact enough for 10^7 samples); double uses
 // Neumaier's compensated summation. Once the running sum is not finite, the compensation is
@@ -33,5 +36,6 @@ class Accumulator {
   double comp_ = 0.0;
 };
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -16,8 +16,8 @@
 
 namespace xent {
 namespace detail {
-namespace simd {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
 
 // max over x[0, n) ignoring NaN (max keeps its first argument, the accumulator, when either is
 // NaN); a NaN then surfaces through exp(NaN - max) in the sum.
@@ -116,7 +116,7 @@ void contiguous_rescale(T* e, Eigen::Index n, T a, T b, const T* w) {
   }
 }
 
-}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

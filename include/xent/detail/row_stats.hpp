@@ -12,6 +12,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // exp of arguments that are <= 0 (logits minus their max), with exp(-inf) exactly 0. Eigen 3.4's
 // vectorized exp clamps its argument (at about -88.7 for float, -709.8 for double) and so returns a
@@ -116,5 +117,6 @@ Scalar target_neg_log_prob(const TargetRowStats<Scalar>& st, Scalar x_y) {
   return st.log_sum() - (x_y - st.max);
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -1,6 +1,8 @@
 // xent internals: how inputs of any Eigen type and either layout reach the kernels.
 #pragma once
 
+#include "simd/isa.hpp"
+
 #include <Eigen/Core>
 #include <utility>
 
@@ -8,6 +10,7 @@
 
 namespace xent {
 namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 // The dense matrix type matching an input's scalar and storage order; results have this type.
 template <class Derived>
@@ -39,5 +42,6 @@ inline Eigen::Index classes_of(Eigen::Index rows, Eigen::Index cols, Layout layo
   return layout == Layout::SamplesInRows ? cols : rows;
 }
 
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

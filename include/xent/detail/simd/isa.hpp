@@ -18,16 +18,23 @@
 // -march=x86-64 see different bodies for the same inline function of this layer. Were they the same
 // symbol, the linker would keep one body for both and the SSE2 unit could end up running AVX-512
 // instructions. Everything in the layer therefore lives in an inline namespace named after the
-// instruction set actually used for code generation:
+// instruction set actually used for code generation. Not only the layer: every function of xent
+// whose body is compiled from these headers (the kernels, the public loss functions, the checks,
+// xent::reference) can differ between such units, if only through the compiler's auto-vectorization,
+// so all of them live in it:
 //
-//   namespace xent { namespace detail { namespace simd { inline namespace XENT_SIMD_ISA_NAMESPACE {
+//   namespace xent { inline namespace XENT_SIMD_ISA_NAMESPACE { cross_entropy, log_softmax, ...,
+//                                                               CrossEntropyLoss, reference } }
+//   namespace xent { namespace detail { inline namespace XENT_SIMD_ISA_NAMESPACE { simd, kernels } } }
 //
-// so `xent::detail::simd::Vec<float>` is spelled the same everywhere but mangles differently per
-// ISA. The name also separates flag sets that change the code of a tier without changing the tier:
-// the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding) or FMA, AVX-512 with or
-// without AVX512DQ, and the scalar tier with or without hardware FMA. Any template or inline
-// function outside this namespace whose body calls into the layer inherits the hazard and must
-// carry the ISA in its own name too (inside such a namespace, or templated on `simd::IsaTag`).
+// so `xent::cross_entropy` or `xent::detail::simd::Vec<float>` is spelled the same everywhere but
+// mangles differently per ISA. The name also separates flag sets that change the code of a tier
+// without changing the tier: the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding) or
+// FMA, AVX-512 with or without AVX512DQ, and the scalar tier with or without hardware FMA. Only the
+// option types and enums (xent/options.hpp) and the thread setting (xent/threads.hpp) stay outside,
+// so that they are one type / one setting across the program; their inline functions hold no
+// arithmetic worth vectorizing. (xent::CrossEntropyLoss is in the ISA namespace: a loss object is
+// not meant to be shared between units built for different instruction sets.)
 //
 // Value-safety: every function of the layer relies on IEEE infinities, NaN and subnormals and on
 // the default rounding mode; flush-to-zero / denormals-are-zero modes (MXCSR FTZ/DAZ) change the
@@ -119,8 +126,8 @@
 
 namespace xent {
 namespace detail {
-namespace simd {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
 
 // A type whose name carries the ISA: a default template argument of this type puts the ISA into
 // the mangled name of any template built on the layer, e.g.
@@ -131,7 +138,7 @@ struct IsaTag {
   static constexpr bool has_fma = XENT_SIMD_HAS_FMA != 0;
 };
 
-}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

@@ -52,8 +52,8 @@
 
 namespace xent {
 namespace detail {
-namespace simd {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
 
 template <class T>
 struct MathConstants;
@@ -258,7 +258,7 @@ inline Vec<T> log1p(Vec<T> x) {
   return select(x == zero, x, result);  // +-0 keeps its sign
 }
 
-}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent

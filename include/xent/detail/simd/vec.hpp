@@ -46,8 +46,8 @@
 
 namespace xent {
 namespace detail {
-namespace simd {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
 
 // Products are kept apart from later additions. GCC fuses a * b followed by + c into one fma where
 // the hardware has one (C++ defaults to -ffp-contract=fast), and does so at some call sites and not
@@ -986,7 +986,7 @@ XENT_SIMD_INLINE T reduce_min(Vec<T> v) {
   return any(is_nan(v)) ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
-}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent
