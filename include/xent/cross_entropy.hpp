@@ -94,16 +94,36 @@ struct CrossEntropyKernel {
         continue;
       }
       const auto row = x.row(n);
-      Scalar* exps =
-          nullptr;  // the fused path stores exp(x - m) in the gradient row, then rescales
-      if constexpr (kFused) exps = grad.row(n).data();
-      const auto st = target_row_stats(row, y, exps);
+      // Read before the fused scan writes the gradient row, which may be the logits themselves.
+      const Scalar x_y = row(y);
+      TargetRowStats<Scalar> st;
+      Scalar shifted_sum = 0;  // sum_c w_c (x_c - m), for smoothing
+      Scalar* exps = nullptr;  // the fused path stores exp(x - m) in the gradient row, then rescales
+      simd::RowScan<Scalar> scan;
+      if constexpr (has_contiguous_rows<const Rows>()) {
+        if constexpr (kFused) exps = grad.row(n).data();
+        const Scalar* wp = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        if (smoothing) {
+          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan);
+        } else {
+          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan);
+        }
+        st.max = scan.max;
+        st.sum = scan.sum;
+        st.others = scan.others;
+        st.target_exp = scan.target_exp;
+        shifted_sum = scan.shifted;
+      } else {
+        st = target_row_stats(row, y);
+        if (smoothing) {
+          shifted_sum =
+              weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
+        }
+      }
       const Scalar w_y = weighted ? w(y) : Scalar(1);
-      Scalar value = w_y * target_neg_log_prob(st, row(y));
+      Scalar value = w_y * target_neg_log_prob(st, x_y);
       if (smoothing) {
         // sum_c w_c (-log p_c) = (sum_c w_c) log s - sum_c w_c (x_c - m)
-        const Scalar shifted_sum =
-            weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
         value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - shifted_sum);
       }
       loss(n, value);
@@ -119,11 +139,11 @@ struct CrossEntropyKernel {
                       : -g * w_y * (st.others / st.sum);
         if constexpr (kFused) {
           if (!smoothing) {
-            simd::contiguous_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
-                                     static_cast<const Scalar*>(nullptr));
+            simd::scan_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
+                               static_cast<const Scalar*>(nullptr), scan);
           } else {
-            simd::contiguous_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
-                                     weighted ? opts.weight_as<Scalar>().data() : nullptr);
+            simd::scan_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
+                               weighted ? opts.weight_as<Scalar>().data() : nullptr, scan);
           }
           exps[y] = target_grad;
           continue;
