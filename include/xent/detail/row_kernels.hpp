@@ -66,8 +66,11 @@ struct ScanAcc {
 // written: e may be x itself (the in-place gradient).
 template <bool kShift, class T>
 void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* e, const T* w,
-               Vec<T> vm, ScanAcc<T>& a) {
+               Vec<T> vm, ScanAcc<T>& acc) {
   using V = Vec<T>;
+  // A local copy: packets may alias the floats stored into e, so accumulators reached through a
+  // reference would go through memory at every store.
+  ScanAcc<T> a = acc;
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
   const auto one = [&](Eigen::Index at, int count) {
@@ -100,38 +103,34 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
     }
   };
   Eigen::Index i = lo;
-  for (; i + 4 * W <= hi; i += 4 * W) {
-    if (y >= i && y < i + 4 * W) {  // the target's packets go one by one
-      for (Eigen::Index k = 0; k < 4; ++k) one(i + k * W, W);
+  for (; i + 2 * W <= hi; i += 2 * W) {
+    if (y >= i && y < i + 2 * W) {  // the target's packets go one by one
+      one(i, W);
+      one(i + W, W);
       continue;
     }
     const V d0 = V::loadu(x + i) - vm, d1 = V::loadu(x + i + W) - vm;
-    const V d2 = V::loadu(x + i + 2 * W) - vm, d3 = V::loadu(x + i + 3 * W) - vm;
-    const V v0 = exp(d0), v1 = exp(d1), v2 = exp(d2), v3 = exp(d3);
+    const V v0 = exp(d0), v1 = exp(d1);
     if (e) {
       v0.storeu(e + i);
       v1.storeu(e + i + W);
-      v2.storeu(e + i + 2 * W);
-      v3.storeu(e + i + 3 * W);
     }
     if (kShift) {
       if (w) {
         const V w0 = V::loadu(w + i), w1 = V::loadu(w + i + W);
-        const V w2 = V::loadu(w + i + 2 * W), w3 = V::loadu(w + i + 3 * W);
-        a.h0 += w0 * d0 + w2 * d2;
-        a.h1 += w1 * d1 + w3 * d3;
-        a.w0 += (w0 + w1) + (w2 + w3);
+        a.h0 += w0 * d0;
+        a.h1 += w1 * d1;
+        a.w0 += w0 + w1;
       } else {
-        a.h0 += d0 + d2;
-        a.h1 += d1 + d3;
+        a.h0 += d0;
+        a.h1 += d1;
       }
     }
     a.s0 += v0;
     a.s1 += v1;
-    a.s2 += v2;
-    a.s3 += v3;
   }
   for (; i < hi; i += W) one(i, static_cast<int>(std::min<Eigen::Index>(W, hi - i)));
+  acc = a;
 }
 
 // The result of scanning one row: the statistics, the shifted sum sum_c w_c (x_c - max) when asked,
