@@ -248,6 +248,78 @@ void contiguous_rescale(T* e, Eigen::Index n, T a, T b, const T* w) {
   }
 }
 
+// out[c] = (x[c] - m) - l over a contiguous row (log_softmax's order: exact for big close logits).
+template <class T>
+void contiguous_shift(const T* x, T* out, Eigen::Index n, T m, T l) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const V vm = V::set1(m), vl = V::set1(l);
+  Eigen::Index i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V a = V::loadu(x + i), b = V::loadu(x + i + W);
+    ((a - vm) - vl).storeu(out + i);
+    ((b - vm) - vl).storeu(out + i + W);
+  }
+  for (; i < n; i += W) {
+    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
+    ((V::load_tail(x + i, count, T(0)) - vm) - vl).store_tail(out + i, count);
+  }
+}
+
+// log_softmax's backward over a contiguous row: out = g - exp(y) * sum(g).
+template <class T>
+void contiguous_log_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  V s0 = V::zero(), s1 = s0;
+  Eigen::Index i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 += V::loadu(g + i);
+    s1 += V::loadu(g + i + W);
+  }
+  for (; i < n; i += W) {
+    s0 += V::load_tail(g + i, static_cast<int>(std::min<Eigen::Index>(W, n - i)), T(0));
+  }
+  const V vs = V::set1(reduce_add(s0 + s1));
+  for (i = 0; i < n; i += W) {
+    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
+    if (count == W) {
+      (V::loadu(g + i) - exp(V::loadu(y + i)) * vs).storeu(out + i);
+    } else {
+      const V gv = V::load_tail(g + i, count, T(0));
+      const V yv = V::load_tail(y + i, count, -std::numeric_limits<T>::infinity());
+      (gv - exp(yv) * vs).store_tail(out + i, count);
+    }
+  }
+}
+
+// softmax's backward over a contiguous row: out = y * (g - sum(g * y)).
+template <class T>
+void contiguous_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  V s0 = V::zero(), s1 = s0;
+  Eigen::Index i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 += V::loadu(g + i) * V::loadu(y + i);
+    s1 += V::loadu(g + i + W) * V::loadu(y + i + W);
+  }
+  for (; i < n; i += W) {
+    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
+    s0 += V::load_tail(g + i, count, T(0)) * V::load_tail(y + i, count, T(0));
+  }
+  const V vd = V::set1(reduce_add(s0 + s1));
+  for (i = 0; i < n; i += W) {
+    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
+    if (count == W) {
+      (V::loadu(y + i) * (V::loadu(g + i) - vd)).storeu(out + i);
+    } else {
+      const V gv = V::load_tail(g + i, count, T(0)), yv = V::load_tail(y + i, count, T(0));
+      (yv * (gv - vd)).store_tail(out + i, count);
+    }
+  }
+}
+
 // contiguous_rescale of exps stored by scan_row: after an online pass, block b's exps are taken
 // against block_max[b] and get the factor exp(block_max[b] - max) folded into a.
 template <class T>
