@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -31,13 +32,28 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
-        if constexpr (kContiguous) {  // the statistics (online for long rows), then one write pass
-          const Scalar* src = rows.row(n).data();
+        if constexpr (kContiguous) {
+          // x - max is stored while summing (the stores overlap the exps), then the log-sum is
+          // subtracted in place. After an online pass block b holds x - block_max[b] and
+          // subtracts (max - block_max[b]) + log-sum: |that| <= |result|, so still about 1 ulp.
+          Scalar* out = dst.row(n).data();
           detail::simd::RowScan<Scalar> scan;
-          detail::simd::scan_row<false>(src, rows.cols(), -1, static_cast<Scalar*>(nullptr),
-                                        static_cast<const Scalar*>(nullptr), scan);
-          detail::simd::contiguous_shift(src, dst.row(n).data(), rows.cols(), scan.max,
-                                         std::log(scan.sum));
+          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
+                                        static_cast<Scalar*>(nullptr),
+                                        static_cast<const Scalar*>(nullptr), scan, out);
+          const Scalar log_sum = std::log(scan.sum);
+          if (scan.blocks == 0) {
+            detail::simd::contiguous_subtract(out, rows.cols(), log_sum);
+          } else {
+            for (Eigen::Index b = 0; b < scan.blocks; ++b) {
+              const Eigen::Index lo = b * scan.block;
+              const Scalar shift = scan.block_max[b] == scan.max
+                                       ? log_sum
+                                       : (scan.max - scan.block_max[b]) + log_sum;
+              detail::simd::contiguous_subtract(out + lo, std::min(scan.block, rows.cols() - lo),
+                                                shift);
+            }
+          }
         } else {
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
