@@ -19,6 +19,7 @@
 #include "detail/checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
+#include "detail/prob_row_kernels.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
@@ -283,10 +284,31 @@ struct CrossEntropyKernel {
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
     const auto w = opts.weight().template cast<Scalar>().transpose();
+    // Contiguous logits, targets (of the logits' type) and gradient rows: the vectorized path.
+    constexpr bool kVector =
+        has_contiguous_rows<const Rows>() && has_contiguous_rows<const ProbRows>() &&
+        std::is_same<typename ProbRows::Scalar, Scalar>::value &&
+        (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
 
     for (Eigen::Index n = begin; n < end; ++n) {
       if (classes == 0) {  // an empty sum
         loss(n, Scalar(0));
+        continue;
+      }
+      if constexpr (kVector) {
+        const simd::ProbTargets<Scalar> p{probs.row(n).data(),
+                                          weighted ? opts.weight_as<Scalar>().data() : nullptr,
+                                          1 - eps, eps_per_class};
+        Scalar* exps = nullptr;  // the fused path stores exp(x - m) in the gradient row
+        if constexpr (kGrad) exps = grad.row(n).data();
+        simd::RowScan<Scalar> scan;
+        Scalar total;
+        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total);
+        loss(n, total * std::log(scan.sum) - scan.shifted);
+        if constexpr (kGrad) {
+          const Scalar g = scale(n);
+          simd::prob_rescale(exps, classes, p, g * total / scan.sum, g, scan);
+        }
         continue;
       }
       const auto row = x.row(n);
