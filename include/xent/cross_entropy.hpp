@@ -399,6 +399,18 @@ typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& lo
                                                                    logits, targets, grad, opts);
 }
 
+// The same, with the gradient written over the logits (for memory-bound shapes: one N x C buffer
+// instead of two). Every kernel reads a sample's logits before it writes that sample's gradient,
+// so the loss and the gradient are bitwise those of cross_entropy_forward_backward. logits must
+// be writable (a Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
+template <class X, class Y>
+typename X::Scalar cross_entropy_forward_backward_in_place(const Eigen::MatrixBase<X>& logits,
+                                                           const Eigen::DenseBase<Y>& targets,
+                                                           const CrossEntropyOptions& opts = {}) {
+  return detail::loss_forward_backward<detail::CrossEntropyKernel>(
+      "cross_entropy_forward_backward_in_place", logits, targets, logits, opts);
+}
+
 // The loss as an object, like torch::nn::CrossEntropyLoss.
 class CrossEntropyLoss {
  public:
