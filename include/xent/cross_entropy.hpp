@@ -104,10 +104,12 @@ struct CrossEntropyKernel {
       if constexpr (has_contiguous_rows<const Rows>()) {
         if constexpr (kFused) exps = grad.row(n).data();
         const Scalar* wp = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        // Two passes prefetch the next row while the exps run.
+        const Scalar* next = n + 1 < end ? x.row(n + 1).data() : nullptr;
         if (smoothing) {
-          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan);
+          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan, static_cast<Scalar*>(nullptr), next);
         } else {
-          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan);
+          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan, static_cast<Scalar*>(nullptr), next);
         }
         st.max = scan.max;
         st.sum = scan.sum;
@@ -303,7 +305,8 @@ struct CrossEntropyKernel {
         if constexpr (kGrad) exps = grad.row(n).data();
         simd::RowScan<Scalar> scan;
         Scalar total;
-        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total);
+        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total,
+                            n + 1 < end ? x.row(n + 1).data() : nullptr);
         loss(n, total * std::log(scan.sum) - scan.shifted);
         if constexpr (kGrad) {
           const Scalar g = scale(n);

@@ -38,9 +38,10 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           // subtracts (max - block_max[b]) + log-sum: |that| <= |result|, so still about 1 ulp.
           Scalar* out = dst.row(n).data();
           detail::simd::RowScan<Scalar> scan;
+          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
           detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
                                         static_cast<Scalar*>(nullptr),
-                                        static_cast<const Scalar*>(nullptr), scan, out);
+                                        static_cast<const Scalar*>(nullptr), scan, out, next);
           const Scalar log_sum = std::log(scan.sum);
           if (scan.blocks == 0) {
             detail::simd::contiguous_subtract(out, rows.cols(), log_sum);
@@ -90,8 +91,10 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
           using Scalar = typename Derived::Scalar;
           Scalar* e = dst.row(n).data();
           detail::simd::RowScan<Scalar> scan;
+          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
           detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1, e,
-                                        static_cast<const Scalar*>(nullptr), scan);
+                                        static_cast<const Scalar*>(nullptr), scan,
+                                        static_cast<Scalar*>(nullptr), next);
           detail::simd::scan_rescale(e, rows.cols(), 1 / scan.sum, Scalar(0),
                                      static_cast<const Scalar*>(nullptr), scan);
         } else {

@@ -45,7 +45,7 @@ struct ProbTargets {
 // a.w0, the kept q_c (t'_c != 0) into qk and the kept q_c (x_c - m) into a.h0.
 template <class T>
 void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<T>& p, T* e,
-                Vec<T> vm, ScanAcc<T>& acc, Vec<T>& kept_q) {
+                Vec<T> vm, ScanAcc<T>& acc, Vec<T>& kept_q, const T* prefetch) {
   using V = Vec<T>;
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
@@ -53,6 +53,7 @@ void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<
   V kq = kept_q;
   for (Eigen::Index i = lo; i < hi; i += W) {
     const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
+    if (prefetch) prefetch_row_part(prefetch + (i - lo), W);
     const V d = (count == W ? V::loadu(x + i) : V::load_tail(x + i, count, lowest)) - vm;
     Mask<T> zero;
     const V qv = p.q(i, count, zero);
@@ -74,10 +75,10 @@ void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<
 }
 
 // The statistics of one row (two passes, or the online pass of scan_row for long rows); r.shifted
-// receives sum_{t'_c != 0} q_c (x_c - max) and total receives Q.
+// receives sum_{t'_c != 0} q_c (x_c - max) and total receives Q. next_row (or null) is prefetched.
 template <class T>
 void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, RowScan<T>& r,
-                   T& total) {
+                   T& total, const T* next_row) {
   using V = Vec<T>;
   const T inf = std::numeric_limits<T>::infinity();
   ScanAcc<T> a;
@@ -90,7 +91,7 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
   T shifted = 0;
   if (!online_row<T>(n)) {
     r.max = contiguous_max(x, n);
-    prob_range(x, 0, n, p, e, V::set1(r.max), a, kept_q);
+    prob_range(x, 0, n, p, e, V::set1(r.max), a, kept_q, next_row);
     shifted = reduce_add(a.h0);
   } else {  // as scan_row
     constexpr Eigen::Index W = V::width;
@@ -108,7 +109,8 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
       }
       m = m_new;
       r.block_max[b] = m;
-      prob_range(x, lo, hi, p, e, V::set1(m == -inf ? inf : m), a, kept_q);
+      prob_range(x, lo, hi, p, e, V::set1(m == -inf ? inf : m), a, kept_q,
+                 hi < n ? x + hi : next_row);
       shifted += reduce_add(a.h0);
       q_sum += reduce_add(kept_q);
       a.h0 = kept_q = V::zero();
