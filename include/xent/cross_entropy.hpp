@@ -99,7 +99,8 @@ struct CrossEntropyKernel {
       const Scalar x_y = row(y);
       TargetRowStats<Scalar> st;
       Scalar shifted_sum = 0;  // sum_c w_c (x_c - m), for smoothing
-      Scalar* exps = nullptr;  // the fused path stores exp(x - m) in the gradient row, then rescales
+      // The fused path stores exp(x - m) in the gradient row, then rescales it in place.
+      Scalar* exps = nullptr;
       simd::RowScan<Scalar> scan;
       if constexpr (has_contiguous_rows<const Rows>()) {
         if constexpr (kFused) exps = grad.row(n).data();
@@ -107,9 +108,11 @@ struct CrossEntropyKernel {
         // Two passes prefetch the next row while the exps run.
         const Scalar* next = n + 1 < end ? x.row(n + 1).data() : nullptr;
         if (smoothing) {
-          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan, static_cast<Scalar*>(nullptr), next);
+          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan,
+                               static_cast<Scalar*>(nullptr), next);
         } else {
-          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan, static_cast<Scalar*>(nullptr), next);
+          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan,
+                                static_cast<Scalar*>(nullptr), next);
         }
         st.max = scan.max;
         st.sum = scan.sum;
@@ -287,10 +290,10 @@ struct CrossEntropyKernel {
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
     const auto w = opts.weight().template cast<Scalar>().transpose();
     // Contiguous logits, targets (of the logits' type) and gradient rows: the vectorized path.
-    constexpr bool kVector =
-        has_contiguous_rows<const Rows>() && has_contiguous_rows<const ProbRows>() &&
-        std::is_same<typename ProbRows::Scalar, Scalar>::value &&
-        (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
+    constexpr bool kVector = has_contiguous_rows<const Rows>() &&
+                             has_contiguous_rows<const ProbRows>() &&
+                             std::is_same<typename ProbRows::Scalar, Scalar>::value &&
+                             (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
 
     for (Eigen::Index n = begin; n < end; ++n) {
       if (classes == 0) {  // an empty sum

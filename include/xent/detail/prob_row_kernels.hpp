@@ -82,7 +82,7 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
   using V = Vec<T>;
   const T inf = std::numeric_limits<T>::infinity();
   ScanAcc<T> a;
-  a.s0 = a.s1 = a.s2 = a.s3 = V::zero();
+  a.s0 = a.s1 = V::zero();
   a.clear_shifted();
   a.target_exp = 0;
   V kept_q = V::zero();

@@ -65,12 +65,13 @@ inline void prefetch_row_part(const T* p, Eigen::Index count) {
 #endif
 }
 
-// Accumulators of one scan: four sum chains (the exp's latency), the shifted sum and its weights.
+// Accumulators of one scan: two sum chains (measured as fast as four), the shifted sum and its
+// weights.
 template <class T>
 struct ScanAcc {
-  Vec<T> s0, s1, s2, s3;  // sum of exp(x_c - m) over c != y
-  Vec<T> h0, h1;          // sum of w_c (x_c - m)
-  Vec<T> w0;              // sum of w_c (weighted shifted sums only)
+  Vec<T> s0, s1;  // sum of exp(x_c - m) over c != y
+  Vec<T> h0, h1;  // sum of w_c (x_c - m)
+  Vec<T> w0;      // sum of w_c (weighted shifted sums only)
   T target_exp;
   void clear_shifted() { h0 = h1 = w0 = Vec<T>::zero(); }
 };
@@ -81,8 +82,7 @@ struct ScanAcc {
 // prefetch, when given, is the next row: its lines are requested while the exps run.
 template <bool kShift, class T>
 void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* e, const T* w,
-               Vec<T> vm, ScanAcc<T>& acc, T* shifted_out = nullptr,
-               const T* prefetch = nullptr) {
+               Vec<T> vm, ScanAcc<T>& acc, T* shifted_out = nullptr, const T* prefetch = nullptr) {
   using V = Vec<T>;
   // A local copy: packets may alias the floats stored into e, so accumulators reached through a
   // reference would go through memory at every store.
@@ -193,7 +193,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   constexpr Eigen::Index W = V::width;
   const T inf = std::numeric_limits<T>::infinity();
   ScanAcc<T> a;
-  a.s0 = a.s1 = a.s2 = a.s3 = V::zero();
+  a.s0 = a.s1 = V::zero();
   a.clear_shifted();
   a.target_exp = 0;
   r.blocks = 0;
@@ -219,8 +219,6 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
         const V vf = V::set1(f);
         a.s0 *= vf;
         a.s1 *= vf;
-        a.s2 *= vf;
-        a.s3 *= vf;
         a.target_exp *= f;
         if (kShift && weight_sum != 0) shifted -= (m_new - m) * weight_sum;
       }
@@ -242,7 +240,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       a.target_exp = a.s0.lane(0);
     }
   }
-  r.others = reduce_add((a.s0 + a.s1) + (a.s2 + a.s3));
+  r.others = reduce_add(a.s0 + a.s1);
   r.target_exp = a.target_exp;
   r.sum = r.others + r.target_exp;
   r.shifted = shifted;
@@ -253,12 +251,12 @@ template <class T>
 ContiguousStats<T> contiguous_stats(const T* x, Eigen::Index n, Eigen::Index y, T* e) {
   using V = Vec<T>;
   ScanAcc<T> a;
-  a.s0 = a.s1 = a.s2 = a.s3 = V::zero();
+  a.s0 = a.s1 = V::zero();
   a.clear_shifted();
   a.target_exp = 0;
   const T m = contiguous_max(x, n);
   exp_range<false>(x, 0, n, y, e, static_cast<const T*>(nullptr), V::set1(m), a);
-  const T others = reduce_add((a.s0 + a.s1) + (a.s2 + a.s3));
+  const T others = reduce_add(a.s0 + a.s1);
   return {m, others + a.target_exp, others, a.target_exp};
 }
 
@@ -292,24 +290,6 @@ void contiguous_subtract(T* out, Eigen::Index n, T l) {
   if (i < n) {
     const int count = static_cast<int>(n - i);
     (V::load_tail(out + i, count, T(0)) - vl).store_tail(out + i, count);
-  }
-}
-
-// out[c] = (x[c] - m) - l over a contiguous row (log_softmax's order: exact for big close logits).
-template <class T>
-void contiguous_shift(const T* x, T* out, Eigen::Index n, T m, T l) {
-  using V = Vec<T>;
-  constexpr Eigen::Index W = V::width;
-  const V vm = V::set1(m), vl = V::set1(l);
-  Eigen::Index i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const V a = V::loadu(x + i), b = V::loadu(x + i + W);
-    ((a - vm) - vl).storeu(out + i);
-    ((b - vm) - vl).storeu(out + i + W);
-  }
-  for (; i < n; i += W) {
-    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
-    ((V::load_tail(x + i, count, T(0)) - vm) - vl).store_tail(out + i, count);
   }
 }
 
