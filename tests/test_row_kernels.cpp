@@ -348,11 +348,18 @@ TEST_CASE("row kernels give the same bits for 1 and 2 threads", "[row_kernels][t
     const S l1 = xent::cross_entropy_forward_backward(x, y, g1, opts);
     const S q1 = xent::cross_entropy_forward_backward(x, t, p1);
     const S f1 = xent::cross_entropy(x, y, opts);
+    const RowMat<S> lsm1 = xent::log_softmax(x), sm1 = xent::softmax(x);
+    const Vec<S> lse1 = xent::logsumexp(x);
     xent::set_num_threads(2);
     const S l2 = xent::cross_entropy_forward_backward(x, y, g2, opts);
     const S q2 = xent::cross_entropy_forward_backward(x, t, p2);
     const S f2 = xent::cross_entropy(x, y, opts);
+    const RowMat<S> lsm2 = xent::log_softmax(x), sm2 = xent::softmax(x);
+    const Vec<S> lse2 = xent::logsumexp(x);
     xent::set_num_threads(0);
+    REQUIRE(bitwise_equal(lsm1, lsm2));
+    REQUIRE(bitwise_equal(sm1, sm2));
+    REQUIRE(bitwise_equal(lse1, lse2));
     REQUIRE(bitwise_equal(l1, l2));
     REQUIRE(bitwise_equal(g1, g2));
     REQUIRE(bitwise_equal(q1, q2));

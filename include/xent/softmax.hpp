@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/parallel.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
@@ -31,6 +32,12 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+      // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+      const int threads = detail::threads_for(rows.rows(), rows.cols());
+      static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         if constexpr (kContiguous) {
           // x - max is stored while summing (the stores overlap the exps), then the log-sum is
@@ -86,6 +93,12 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+      // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+      const int threads = detail::threads_for(rows.rows(), rows.cols());
+      static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         if constexpr (kContiguous) {  // exp stored once, then scaled in place
           using Scalar = typename Derived::Scalar;
@@ -127,6 +140,12 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     constexpr bool kContiguous = detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>();
+    // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+    const int threads = detail::threads_for(rows.rows(), rows.cols());
+    static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
     for (Eigen::Index n = 0; n < rows.rows(); ++n) {
       if (rows.cols() == 0) {
         result(n) = -std::numeric_limits<Scalar>::infinity();
@@ -136,7 +155,9 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
         detail::simd::RowScan<Scalar> scan;
         detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
                                       static_cast<Scalar*>(nullptr),
-                                      static_cast<const Scalar*>(nullptr), scan);
+                                      static_cast<const Scalar*>(nullptr), scan,
+                                      static_cast<Scalar*>(nullptr),
+                                      n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
         if (std::isinf(scan.max)) {  // -inf or +inf, unless a NaN hides behind it
           result(n) = rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
                                                         : scan.max;
