@@ -673,6 +673,50 @@ TEMPLATE_TEST_CASE("cross_entropy allocates nothing on very long rows", "[no_all
   }
 }
 
+TEMPLATE_TEST_CASE("the in-place fused cross-entropy and the online row pass allocate nothing",
+                   "[no_allocation][cross_entropy]", float, double) {
+  using S = TestType;
+  const std::size_t saved = xent::online_row_bytes();
+  for (const std::size_t online : {std::size_t(0), saved}) {  // every row online, then the default
+    xent::set_online_row_bytes(online);
+    for (const Shape shape : kShapes) {
+      for (const Layout layout : {Layout::SamplesInRows, Layout::SamplesInColumns}) {
+        const Data<S> d = make_data<S>(shape, layout, 16);
+        const std::string base = case_name(scalar_name<S>(), layout, shape) +
+                                 (online == 0 ? ", online row pass" : ", default row pass");
+        const RowMat<S> logits = d.logits;
+        const RowMat<S> probabilities = d.probabilities;
+        RowMat<S> x = logits, grad(logits.rows(), logits.cols());
+        for (const bool index_targets : {true, false}) {
+          for (const auto& [opts, opts_name] :
+               class_options<CrossEntropyOptions>(layout, shape.classes, true, index_targets)) {
+            const std::string what = base + ", row-major Matrix, " +
+                                     (index_targets ? "index targets, " : "probability targets, ") +
+                                     opts_name;
+            check_no_allocation("cross_entropy_forward_backward_in_place, " + what, [&] {
+              x = logits;  // same size: no allocation
+              g_value_sink = index_targets
+                                 ? xent::cross_entropy_forward_backward_in_place(x, d.targets, opts)
+                                 : xent::cross_entropy_forward_backward_in_place(x, probabilities, opts);
+            });
+            check_no_allocation("cross_entropy_forward_backward, " + what, [&] {
+              g_value_sink = index_targets
+                                 ? xent::cross_entropy_forward_backward(logits, d.targets, grad, opts)
+                                 : xent::cross_entropy_forward_backward(logits, probabilities, grad, opts);
+            });
+          }
+        }
+        check_no_allocation("log_softmax and softmax, " + base, [&] {
+          xent::log_softmax(logits, grad, layout);
+          xent::softmax(logits, grad, layout);
+          g_pointer_sink = grad.data();
+        });
+      }
+    }
+  }
+  xent::set_online_row_bytes(saved);
+}
+
 TEST_CASE("CrossEntropyLoss::forward_backward allocates nothing", "[no_allocation][cross_entropy]") {
   const Data<float> d = make_data<float>({37, 13}, Layout::SamplesInRows, 15);
   const RowMat<float> x = d.logits;

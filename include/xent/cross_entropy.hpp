@@ -19,6 +19,7 @@
 #include "detail/checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
+#include "detail/prob_row_kernels.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
@@ -94,16 +95,41 @@ struct CrossEntropyKernel {
         continue;
       }
       const auto row = x.row(n);
-      Scalar* exps =
-          nullptr;  // the fused path stores exp(x - m) in the gradient row, then rescales
-      if constexpr (kFused) exps = grad.row(n).data();
-      const auto st = target_row_stats(row, y, exps);
+      // Read before the fused scan writes the gradient row, which may be the logits themselves.
+      const Scalar x_y = row(y);
+      TargetRowStats<Scalar> st;
+      Scalar shifted_sum = 0;  // sum_c w_c (x_c - m), for smoothing
+      // The fused path stores exp(x - m) in the gradient row, then rescales it in place.
+      Scalar* exps = nullptr;
+      simd::RowScan<Scalar> scan;
+      if constexpr (has_contiguous_rows<const Rows>()) {
+        if constexpr (kFused) exps = grad.row(n).data();
+        const Scalar* wp = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        // Two passes prefetch the next row while the exps run.
+        const Scalar* next = n + 1 < end ? x.row(n + 1).data() : nullptr;
+        if (smoothing) {
+          simd::scan_row<true>(row.data(), classes, y, exps, wp, scan,
+                               static_cast<Scalar*>(nullptr), next);
+        } else {
+          simd::scan_row<false>(row.data(), classes, y, exps, wp, scan,
+                                static_cast<Scalar*>(nullptr), next);
+        }
+        st.max = scan.max;
+        st.sum = scan.sum;
+        st.others = scan.others;
+        st.target_exp = scan.target_exp;
+        shifted_sum = scan.shifted;
+      } else {
+        st = target_row_stats(row, y);
+        if (smoothing) {
+          shifted_sum =
+              weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
+        }
+      }
       const Scalar w_y = weighted ? w(y) : Scalar(1);
-      Scalar value = w_y * target_neg_log_prob(st, row(y));
+      Scalar value = w_y * target_neg_log_prob(st, x_y);
       if (smoothing) {
         // sum_c w_c (-log p_c) = (sum_c w_c) log s - sum_c w_c (x_c - m)
-        const Scalar shifted_sum =
-            weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
         value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - shifted_sum);
       }
       loss(n, value);
@@ -119,11 +145,11 @@ struct CrossEntropyKernel {
                       : -g * w_y * (st.others / st.sum);
         if constexpr (kFused) {
           if (!smoothing) {
-            simd::contiguous_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
-                                     static_cast<const Scalar*>(nullptr));
+            simd::scan_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
+                               static_cast<const Scalar*>(nullptr), scan);
           } else {
-            simd::contiguous_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
-                                     weighted ? opts.weight_as<Scalar>().data() : nullptr);
+            simd::scan_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
+                               weighted ? opts.weight_as<Scalar>().data() : nullptr, scan);
           }
           exps[y] = target_grad;
           continue;
@@ -263,10 +289,32 @@ struct CrossEntropyKernel {
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
     const auto w = opts.weight().template cast<Scalar>().transpose();
+    // Contiguous logits, targets (of the logits' type) and gradient rows: the vectorized path.
+    constexpr bool kVector = has_contiguous_rows<const Rows>() &&
+                             has_contiguous_rows<const ProbRows>() &&
+                             std::is_same<typename ProbRows::Scalar, Scalar>::value &&
+                             (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
 
     for (Eigen::Index n = begin; n < end; ++n) {
       if (classes == 0) {  // an empty sum
         loss(n, Scalar(0));
+        continue;
+      }
+      if constexpr (kVector) {
+        const simd::ProbTargets<Scalar> p{probs.row(n).data(),
+                                          weighted ? opts.weight_as<Scalar>().data() : nullptr,
+                                          1 - eps, eps_per_class};
+        Scalar* exps = nullptr;  // the fused path stores exp(x - m) in the gradient row
+        if constexpr (kGrad) exps = grad.row(n).data();
+        simd::RowScan<Scalar> scan;
+        Scalar total;
+        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total,
+                            n + 1 < end ? x.row(n + 1).data() : nullptr);
+        loss(n, total * std::log(scan.sum) - scan.shifted);
+        if constexpr (kGrad) {
+          const Scalar g = scale(n);
+          simd::prob_rescale(exps, classes, p, g * total / scan.sum, g, scan);
+        }
         continue;
       }
       const auto row = x.row(n);
@@ -355,6 +403,18 @@ typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& lo
                                                   const CrossEntropyOptions& opts = {}) {
   return detail::loss_forward_backward<detail::CrossEntropyKernel>("cross_entropy_forward_backward",
                                                                    logits, targets, grad, opts);
+}
+
+// The same, with the gradient written over the logits (for memory-bound shapes: one N x C buffer
+// instead of two). Every kernel reads a sample's logits before it writes that sample's gradient,
+// so the loss and the gradient are bitwise those of cross_entropy_forward_backward. logits must
+// be writable (a Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
+template <class X, class Y>
+typename X::Scalar cross_entropy_forward_backward_in_place(const Eigen::MatrixBase<X>& logits,
+                                                           const Eigen::DenseBase<Y>& targets,
+                                                           const CrossEntropyOptions& opts = {}) {
+  return detail::loss_forward_backward<detail::CrossEntropyKernel>(
+      "cross_entropy_forward_backward_in_place", logits, targets, logits, opts);
 }
 
 // The loss as an object, like torch::nn::CrossEntropyLoss.

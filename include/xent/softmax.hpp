@@ -2,11 +2,13 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/parallel.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
@@ -26,9 +28,44 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
+      using Scalar = typename Derived::Scalar;
+      constexpr bool kContiguous =
+          detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
+          detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+      // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+      const int threads = detail::threads_for(rows.rows(), rows.cols());
+      static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
-        const auto st = detail::row_stats(rows.row(n));
-        dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
+        if constexpr (kContiguous) {
+          // x - max is stored while summing (the stores overlap the exps), then the log-sum is
+          // subtracted in place. After an online pass block b holds x - block_max[b] and
+          // subtracts (max - block_max[b]) + log-sum: |that| <= |result|, so still about 1 ulp.
+          Scalar* out = dst.row(n).data();
+          detail::simd::RowScan<Scalar> scan;
+          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
+          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
+                                        static_cast<Scalar*>(nullptr),
+                                        static_cast<const Scalar*>(nullptr), scan, out, next);
+          const Scalar log_sum = std::log(scan.sum);
+          if (scan.blocks == 0) {
+            detail::simd::contiguous_subtract(out, rows.cols(), log_sum);
+          } else {
+            for (Eigen::Index b = 0; b < scan.blocks; ++b) {
+              const Eigen::Index lo = b * scan.block;
+              const Scalar shift = scan.block_max[b] == scan.max
+                                       ? log_sum
+                                       : (scan.max - scan.block_max[b]) + log_sum;
+              detail::simd::contiguous_subtract(out + lo, std::min(scan.block, rows.cols() - lo),
+                                                shift);
+            }
+          }
+        } else {
+          const auto st = detail::row_stats(rows.row(n));
+          dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
+        }
       }
     });
   });
@@ -56,12 +93,23 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+      // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+      const int threads = detail::threads_for(rows.rows(), rows.cols());
+      static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         if constexpr (kContiguous) {  // exp stored once, then scaled in place
-          typename Derived::Scalar* e = dst.row(n).data();
-          const auto st = detail::simd::contiguous_stats(rows.row(n).data(), rows.cols(), -1, e);
-          detail::simd::contiguous_rescale(e, rows.cols(), 1 / st.sum, typename Derived::Scalar(0),
-                                           static_cast<const typename Derived::Scalar*>(nullptr));
+          using Scalar = typename Derived::Scalar;
+          Scalar* e = dst.row(n).data();
+          detail::simd::RowScan<Scalar> scan;
+          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
+          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1, e,
+                                        static_cast<const Scalar*>(nullptr), scan,
+                                        static_cast<Scalar*>(nullptr), next);
+          detail::simd::scan_rescale(e, rows.cols(), 1 / scan.sum, Scalar(0),
+                                     static_cast<const Scalar*>(nullptr), scan);
         } else {
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);
@@ -91,9 +139,31 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   detail::prepare_vector_output("logsumexp", "out", result, samples);
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    constexpr bool kContiguous = detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>();
+    // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+    const int threads = detail::threads_for(rows.rows(), rows.cols());
+    static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
     for (Eigen::Index n = 0; n < rows.rows(); ++n) {
       if (rows.cols() == 0) {
         result(n) = -std::numeric_limits<Scalar>::infinity();
+        continue;
+      }
+      if constexpr (kContiguous) {  // max ignoring NaN; a NaN makes the sum NaN
+        detail::simd::RowScan<Scalar> scan;
+        detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
+                                      static_cast<Scalar*>(nullptr),
+                                      static_cast<const Scalar*>(nullptr), scan,
+                                      static_cast<Scalar*>(nullptr),
+                                      n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+        if (std::isinf(scan.max)) {  // -inf or +inf, unless a NaN hides behind it
+          result(n) = rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
+                                                        : scan.max;
+        } else {
+          result(n) = scan.max + std::log(scan.sum);
+        }
         continue;
       }
       const Scalar m = rows.row(n).template maxCoeff<Eigen::PropagateNaN>();
@@ -136,8 +206,18 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        constexpr bool kContiguous =
+            detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
+            detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&
+            detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
-          dst.row(n) = gr.row(n).array() - detail::exp_shifted(yr.row(n).array()) * gr.row(n).sum();
+          if constexpr (kContiguous) {
+            detail::simd::contiguous_log_softmax_backward(gr.row(n).data(), yr.row(n).data(),
+                                                          dst.row(n).data(), yr.cols());
+          } else {
+            dst.row(n) =
+                gr.row(n).array() - detail::exp_shifted(yr.row(n).array()) * gr.row(n).sum();
+          }
         }
       });
     });
@@ -161,9 +241,18 @@ detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        constexpr bool kContiguous =
+            detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
+            detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&
+            detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
-          const auto dot = gr.row(n).dot(yr.row(n));
-          dst.row(n) = yr.row(n).array() * (gr.row(n).array() - dot);
+          if constexpr (kContiguous) {
+            detail::simd::contiguous_softmax_backward(gr.row(n).data(), yr.row(n).data(),
+                                                      dst.row(n).data(), yr.cols());
+          } else {
+            const auto dot = gr.row(n).dot(yr.row(n));
+            dst.row(n) = yr.row(n).array() * (gr.row(n).array() - dot);
+          }
         }
       });
     });

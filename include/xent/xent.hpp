@@ -10,3 +10,4 @@
 #include "reference.hpp"
 #include "softmax.hpp"
 #include "threads.hpp"
+#include "tuning.hpp"

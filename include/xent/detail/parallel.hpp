@@ -33,6 +33,21 @@ class Blocks {
   Eigen::Index n_, size_;
 };
 
+// The threads worth using for `items` independent items of cost_per_item each (1 without OpenMP),
+// for loops whose items write separate outputs and sum nothing (any split gives the same bits).
+inline int threads_for(Eigen::Index items, Eigen::Index cost_per_item) {
+#if defined(_OPENMP)
+  constexpr Eigen::Index kMinWorkPerThread = 1 << 15;
+  return static_cast<int>(std::min<Eigen::Index>(
+      {static_cast<Eigen::Index>(num_threads()), std::max<Eigen::Index>(items, 1),
+       std::max<Eigen::Index>(1, items * cost_per_item / kMinWorkPerThread)}));
+#else
+  (void)items;
+  (void)cost_per_item;
+  return 1;
+#endif
+}
+
 // Calls f(begin, end) for every block, on several threads when OpenMP is on and the work
 // (items * cost_per_item) is big enough to pay for them.
 template <class F>

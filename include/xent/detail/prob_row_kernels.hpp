@@ -1,0 +1,156 @@
+// xent internals: cross-entropy with class-probability targets over one contiguous row of logits
+// and the matching contiguous row of targets. Per row, with t'_c = (1 - e) t_c + e/C and
+// q_c = w_c t'_c:
+//   loss = Q log s - sum_{c: t'_c != 0} q_c (x_c - m),   Q = sum_c q_c,  s = sum_c exp(x_c - m)
+//   grad = g (Q / s) exp(x_c - m) - g q_c
+// (0 log 0 = 0: a class whose smoothed target is exactly 0 adds nothing, even at x_c = -inf.)
+// The scan reads x_c and t_c before it stores exp(x_c - m) into e_c, so e may be x itself.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "row_kernels.hpp"
+
+namespace xent {
+namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
+
+template <class T>
+struct ProbTargets {
+  const T* t;
+  const T* w;  // null: unweighted
+  T keep;      // 1 - e
+  T spread;    // e / C
+  // q_c over one packet (padding lanes 0) and whether t'_c is 0 (or the lane is padding).
+  XENT_SIMD_INLINE Vec<T> q(Eigen::Index at, int count, Mask<T>& zero) const {
+    using V = Vec<T>;
+    constexpr int W = V::width;
+    const V tv = count == W ? V::loadu(t + at) : V::load_tail(t + at, count, T(0));
+    const V tp = V::set1(keep) * tv + V::set1(spread);
+    zero = tp == V::zero();
+    V qv = tp;
+    if (w) qv = (count == W ? V::loadu(w + at) : V::load_tail(w + at, count, T(0))) * tp;
+    if (count == W) return qv;
+    const Mask<T> inside = Mask<T>::first(count);
+    zero = zero | ~inside;  // padding lanes count as zero targets
+    return select(inside, qv, V::zero());
+  }
+};
+
+// Sums over [lo, hi) against the shift vm: exp into a.s0/s1 (stored into e when given), q_c into
+// a.w0, the kept q_c (t'_c != 0) into qk and the kept q_c (x_c - m) into a.h0.
+template <class T>
+void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<T>& p, T* e,
+                Vec<T> vm, ScanAcc<T>& acc, Vec<T>& kept_q, const T* prefetch) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  ScanAcc<T> a = acc;  // local: packets may alias the stored floats
+  V kq = kept_q;
+  for (Eigen::Index i = lo; i < hi; i += W) {
+    const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
+    if (prefetch) prefetch_row_part(prefetch + (i - lo), W);
+    const V d = (count == W ? V::loadu(x + i) : V::load_tail(x + i, count, lowest)) - vm;
+    Mask<T> zero;
+    const V qv = p.q(i, count, zero);
+    const V v = exp(d);
+    if (e) {
+      if (count == W) {
+        v.storeu(e + i);
+      } else {
+        v.store_tail(e + i, count);
+      }
+    }
+    a.s0 += v;
+    a.w0 += qv;
+    a.h0 += select(zero, V::zero(), qv * d);
+    kq += select(zero, V::zero(), qv);
+  }
+  acc = a;
+  kept_q = kq;
+}
+
+// The statistics of one row (two passes, or the online pass of scan_row for long rows); r.shifted
+// receives sum_{t'_c != 0} q_c (x_c - max) and total receives Q. next_row (or null) is prefetched.
+template <class T>
+void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, RowScan<T>& r,
+                   T& total, const T* next_row) {
+  using V = Vec<T>;
+  const T inf = std::numeric_limits<T>::infinity();
+  ScanAcc<T> a;
+  a.s0 = a.s1 = V::zero();
+  a.clear_shifted();
+  a.target_exp = 0;
+  V kept_q = V::zero();
+  r.blocks = 0;
+  r.block = n;
+  T shifted = 0;
+  if (!online_row<T>(n)) {
+    r.max = contiguous_max(x, n);
+    prob_range(x, 0, n, p, e, V::set1(r.max), a, kept_q, next_row);
+    shifted = reduce_add(a.h0);
+  } else {  // as scan_row
+    constexpr Eigen::Index W = V::width;
+    constexpr Eigen::Index kBlock = 4096 / static_cast<Eigen::Index>(sizeof(T));
+    Eigen::Index block = (n + RowScan<T>::kMaxBlocks - 1) / RowScan<T>::kMaxBlocks;
+    block = std::max(kBlock, (block + 4 * W - 1) / (4 * W) * (4 * W));
+    T m = -inf, q_sum = 0;
+    Eigen::Index b = 0;
+    for (Eigen::Index lo = 0; lo < n; lo += block, ++b) {
+      const Eigen::Index hi = std::min(n, lo + block);
+      const T m_new = std::max(m, contiguous_max(x + lo, hi - lo));
+      if (m_new > m) {
+        a.s0 *= V::set1(std::exp(m - m_new));
+        if (q_sum != 0) shifted -= (m_new - m) * q_sum;
+      }
+      m = m_new;
+      r.block_max[b] = m;
+      prob_range(x, lo, hi, p, e, V::set1(m == -inf ? inf : m), a, kept_q,
+                 hi < n ? x + hi : next_row);
+      shifted += reduce_add(a.h0);
+      q_sum += reduce_add(kept_q);
+      a.h0 = kept_q = V::zero();
+    }
+    r.max = m;
+    r.block = block;
+    r.blocks = b;
+    if (m == -inf) a.s0 = V::set1(std::numeric_limits<T>::quiet_NaN());
+  }
+  r.others = r.sum = reduce_add(a.s0);
+  r.target_exp = 0;
+  r.shifted = shifted;
+  total = reduce_add(a.w0);
+}
+
+// e_c = a f_b e_c - g q_c over a row scanned by scan_prob_row (f_b: the online block factor).
+template <class T>
+void prob_rescale(T* e, Eigen::Index n, const ProbTargets<T>& p, T a, T g, const RowScan<T>& r) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const V vg = V::set1(g);
+  const Eigen::Index block = r.blocks == 0 ? std::max<Eigen::Index>(n, 1) : r.block;
+  for (Eigen::Index lo = 0, k = 0; lo < n; lo += block, ++k) {
+    const Eigen::Index hi = std::min(n, lo + block);
+    const T f = r.blocks == 0 || r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max);
+    const V va = V::set1(a * f);
+    for (Eigen::Index i = lo; i < hi; i += W) {
+      const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
+      Mask<T> zero;
+      const V qv = p.q(i, count, zero);
+      if (count == W) {
+        (va * V::loadu(e + i) - vg * qv).storeu(e + i);
+      } else {
+        (va * V::load_tail(e + i, count, T(0)) - vg * qv).store_tail(e + i, count);
+      }
+    }
+  }
+}
+
+}  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
+}  // namespace detail
+}  // namespace xent
