@@ -1,0 +1,378 @@
+// xent internals: a SIMD lane per sample. Used whenever the samples, not the classes, are adjacent
+// in memory (a column-major N x C matrix with samples in rows, or a row-major one with samples in
+// columns), and for row-major matrices with few classes after a transpose into stack scratch
+// (per-row horizontal reductions cost more than the work itself when C is small).
+//
+// The kernels work on a "strip": n samples stored lane-major, element (sample i, class c) at
+// x[c * ld + i]. Every pass walks the classes in order and, per class, the strip's packets of
+// samples, so per-sample results never depend on where a strip starts (bitwise the same for any
+// thread count) and a strip row is read sequentially. Tails use masked loads (filled with -inf,
+// whose lanes are computed but never stored). Per-lane state lives in LaneState's stack arrays.
+//
+// Same arithmetic as the per-row kernels (row_kernels.hpp): max ignoring NaN (max keeps its first
+// argument), exp(x - m) summed with the target's term kept apart, the fused gradient stores the
+// exps into the output and rescales them in place.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+
+#include "simd/math.hpp"
+#include "simd/vec.hpp"
+
+namespace xent {
+namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
+namespace simd {
+
+// Most samples per strip (bounds the per-lane stack arrays).
+constexpr Eigen::Index kLaneStripMax = 256;
+
+// Samples per strip over column-major storage: a strip of input and output (C x S each) stays
+// within ~256 KiB, so the later passes re-read it from L2 rather than memory.
+template <class T>
+Eigen::Index lane_strip_samples(Eigen::Index classes) {
+  constexpr Eigen::Index W = Vec<T>::width;
+  constexpr Eigen::Index kBytes = Eigen::Index(128) << 10;
+  const Eigen::Index s = kBytes / (std::max<Eigen::Index>(classes, 1) * Eigen::Index(sizeof(T)));
+  return std::min(kLaneStripMax, std::max(W, s / W * W));
+}
+
+template <class T>
+struct LaneState {
+  alignas(64) T max[kLaneStripMax];
+  alignas(64) T sum[kLaneStripMax];  // others (target's term excluded) when there is a target
+  alignas(64) T a[kLaneStripMax];
+  alignas(64) T b[kLaneStripMax];
+};
+
+// Calls f(i, count) for each packet of the strip: i its first sample, count <= W its size.
+template <class T, class F>
+XENT_SIMD_INLINE void for_each_packet(Eigen::Index n, F&& f) {
+  constexpr Eigen::Index W = Vec<T>::width;
+  Eigen::Index i = 0;
+  for (; i + W <= n; i += W) f(i, static_cast<int>(W));
+  if (i < n) f(i, static_cast<int>(n - i));
+}
+
+template <class T>
+XENT_SIMD_INLINE Vec<T> load_lanes(const T* p, int count, T fill) {
+  return count == Vec<T>::width ? Vec<T>::loadu(p) : Vec<T>::load_tail(p, count, fill);
+}
+template <class T>
+XENT_SIMD_INLINE void store_lanes(T* p, int count, Vec<T> v) {
+  if (count == Vec<T>::width) {
+    v.storeu(p);
+  } else {
+    v.store_tail(p, count);
+  }
+}
+
+// m[i] = max_c x(i, c), ignoring NaN (NaN then surfaces through exp(NaN - m) in the sum).
+template <class T>
+void lane_max(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* m) {
+  using V = Vec<T>;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  for_each_packet<T>(n, [&](Eigen::Index i, int) { V::set1(lowest).store(m + i); });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* row = x + c * ld;
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      max(V::load(m + i), load_lanes(row + i, count, lowest)).store(m + i);
+    });
+  }
+}
+
+// s[i] = sum_c exp(x(i, c) - m[i]); e(i, c) receives each exp when e is given.
+template <class T>
+void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, const T* m,
+                  T* s, T* e, Eigen::Index eld) {
+  using V = Vec<T>;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  for_each_packet<T>(n, [&](Eigen::Index i, int) { V::zero().store(s + i); });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* row = x + c * ld;
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      const V v = exp(load_lanes(row + i, count, lowest) - V::load(m + i));
+      (V::load(s + i) + v).store(s + i);
+      if (e) store_lanes(e + c * eld + i, count, v);
+    });
+  }
+}
+
+// ---- log_softmax, softmax, logsumexp ------------------------------------------------------------
+
+// out(i, c) = (x(i, c) - m) - log s, in that order (as the per-row path).
+template <class T>
+void log_softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
+                       Eigen::Index old, LaneState<T>& st) {
+  using V = Vec<T>;
+  lane_max(x, ld, classes, n, st.max);
+  lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+  for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      const V v = load_lanes(x + c * ld + i, count, T(0));
+      store_lanes(out + c * old + i, count, (v - V::load(st.max + i)) - V::load(st.a + i));
+    });
+  }
+}
+
+// out = exp(x - m) * (1 / s): the exps are stored once, then scaled in place.
+template <class T>
+void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
+                   Eigen::Index old, LaneState<T>& st) {
+  using V = Vec<T>;
+  lane_max(x, ld, classes, n, st.max);
+  lane_exp_sum(x, ld, classes, n, st.max, st.sum, out, old);
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i);
+  });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      T* p = out + c * old + i;
+      store_lanes(p, count, load_lanes(p, count, T(0)) * V::load(st.a + i));
+    });
+  }
+}
+
+// out[i] = m + log s, with torch.logsumexp's rules where the max is infinite: all -inf gives -inf,
+// +inf gives +inf; any NaN gives NaN (the max ignores NaN, so those rare lanes are rescanned).
+template <class T>
+void logsumexp_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
+                     LaneState<T>& st) {
+  using V = Vec<T>;
+  lane_max(x, ld, classes, n, st.max);
+  lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+  for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+    const V m = V::load(st.max + i);
+    store_lanes(out + i, count, m + log(V::load(st.sum + i)));
+  });
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const T m = st.max[i];
+    if (!std::isinf(m)) continue;
+    bool nan = false;
+    for (Eigen::Index c = 0; c < classes; ++c) nan = nan || std::isnan(x[c * ld + i]);
+    out[i] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+  }
+}
+
+// ---- backward of softmax / log_softmax from their outputs y -------------------------------------
+
+// log_softmax: out = g - exp(y) * sum_c g. softmax: out = y * (g - sum_c g y).
+template <bool kLog, class T>
+void softmax_backward_lanes(const T* g, Eigen::Index gld, const T* y, Eigen::Index yld,
+                            Eigen::Index classes, Eigen::Index n, T* out, Eigen::Index old,
+                            LaneState<T>& st) {
+  using V = Vec<T>;
+  for_each_packet<T>(n, [&](Eigen::Index i, int) { V::zero().store(st.sum + i); });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      V v = load_lanes(g + c * gld + i, count, T(0));
+      if (!kLog) v = v * load_lanes(y + c * yld + i, count, T(0));
+      (V::load(st.sum + i) + v).store(st.sum + i);
+    });
+  }
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      const V gv = load_lanes(g + c * gld + i, count, T(0));
+      const V yv = load_lanes(y + c * yld + i, count, T(0));
+      const V s = V::load(st.sum + i);
+      store_lanes(out + c * old + i, count, kLog ? gv - exp(yv) * s : yv * (gv - s));
+    });
+  }
+}
+
+// ---- cross-entropy with class-index targets ------------------------------------------------------
+
+template <class T>
+struct CrossEntropyLaneParams {
+  bool weighted, smoothing;
+  T eps, eps_per_class, weight_sum;
+  const T* w;  // class weights, or null
+};
+
+// Per-sample loss (and gradient when g is given) of a strip. cls[i] is sample i's class as T, set
+// for whole packets (negative: ignored, loss 0 and an exactly-zero gradient row); loss(i, value) and scale(i) take
+// strip-local indices. Closed forms and precision care as CrossEntropyKernel::run_index: `others`
+// (the sum without the target's term) gives 1 - p_y and -log p_y = log1p(others) exactly when the
+// target is the max.
+template <class T, class LossFn, class ScaleFn>
+void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n,
+                         const T* cls, const CrossEntropyLaneParams<T>& p, LossFn&& loss, T* g,
+                         Eigen::Index gld, ScaleFn&& scale, LaneState<T>& st) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  lane_max(x, ld, classes, n, st.max);
+  // a: exp of the target, b: the target's logit, sum: the others, shifted: sum_c w_c (x_c - m).
+  alignas(64) T shifted[kLaneStripMax];
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    V::zero().store(st.sum + i);
+    V::zero().store(st.a + i);
+    V::zero().store(st.b + i);
+    V::zero().store(shifted + i);
+  });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* row = x + c * ld;
+    const V cv = V::set1(static_cast<T>(c));
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      const V v = load_lanes(row + i, count, lowest);
+      const V d = v - V::load(st.max + i);
+      const V e = exp(d);
+      const auto is_target = V::load(cls + i) == cv;
+      select(is_target, e, V::load(st.a + i)).store(st.a + i);
+      select(is_target, v, V::load(st.b + i)).store(st.b + i);
+      (V::load(st.sum + i) + select(is_target, V::zero(), e)).store(st.sum + i);
+      if (p.smoothing) {
+        (V::load(shifted + i) + (p.w ? V::set1(p.w[c]) * d : d)).store(shifted + i);
+      }
+      if (g) store_lanes(g + c * gld + i, count, e);
+    });
+  }
+  // Per packet: the losses, then (fused) the rescale factors a, b and the target's gradient.
+  alignas(64) T lane_w[kLaneStripMax], lane_g[kLaneStripMax], target_grad[kLaneStripMax];
+  for (Eigen::Index i = 0; i < (n + W - 1) / W * W; ++i) {  // whole packets: no unset lane
+    const Eigen::Index y = i < n ? static_cast<Eigen::Index>(cls[i]) : -1;
+    lane_w[i] = (p.weighted && y >= 0) ? p.w[y] : T(1);
+    lane_g[i] = (g && i < n) ? scale(i) : T(0);
+  }
+  alignas(64) T value[W];
+  const V one = V::set1(T(1)), eps = V::set1(p.eps), epc = V::set1(p.eps_per_class),
+          wsum = V::set1(p.weight_sum), inf = V::set1(std::numeric_limits<T>::infinity());
+  for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+    const auto ignored = V::load(cls + i) < V::zero();
+    const V m = V::load(st.max + i), others = V::load(st.sum + i), te = V::load(st.a + i),
+            xy = V::load(st.b + i), wy = V::load(lane_w + i);
+    const V sum = others + te;
+    const V log_sum = log(sum);
+    // -log p_y; a +inf max leaves the NaN of inf - inf to the general form, as PyTorch.
+    const auto confident = (xy == m) & (abs(xy) < inf);
+    V v = wy * select(confident, log1p(others), log_sum - (xy - m));
+    if (p.smoothing) v = (one - eps) * v + epc * (wsum * log_sum - V::load(shifted + i));
+    select(ignored, V::zero(), v).store(value);
+    for (int l = 0; l < count; ++l) loss(i + l, value[l]);
+    if (g) {
+      const V gs = V::load(lane_g + i);
+      const V total_q = p.smoothing ? (one - eps) * wy + epc * wsum : wy;
+      (gs * total_q / sum).store(st.a + i);
+      (gs * epc).store(st.b + i);
+      const V tg = p.smoothing
+                       ? gs * (-(one - eps) * wy * (others / sum) + epc * (wsum * (te / sum) - wy))
+                       : -gs * wy * (others / sum);
+      tg.store(target_grad + i);
+    }
+  });
+  if (!g) return;
+  // grad = a e - b w_c, the target's entry replaced, exactly 0 in ignored lanes.
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const V cv = V::set1(static_cast<T>(c));
+    const V wc = V::set1(p.w ? p.w[c] : T(1));
+    T* row = g + c * gld;
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      const V cl = V::load(cls + i);
+      V gv = V::load(st.a + i) * load_lanes(row + i, count, T(0));
+      if (p.smoothing) gv = gv - (p.w ? V::load(st.b + i) * wc : V::load(st.b + i));
+      gv = select(cl == cv, V::load(target_grad + i), gv);
+      store_lanes(row + i, count, select(cl < V::zero(), V::zero(), gv));
+    });
+  }
+}
+
+// ---- strips over an N x C view ------------------------------------------------------------------
+
+// Classes up to which a row-major (contiguous rows) view is transposed into lane-major scratch
+// rather than reduced row by row (see the measurements in cross_entropy.hpp's dispatch).
+constexpr Eigen::Index kLaneSmallClasses = 32;
+// Samples per transposed strip: C x 64 scratch per operand, at most 16 KiB in double.
+constexpr Eigen::Index kLaneSmallStrip = 64;
+
+// Whether a view's samples (rows of the N x C view) are adjacent in memory.
+template <class M>
+constexpr bool lane_contiguous_columns() {
+  if constexpr (std::is_same<std::decay_t<M>, std::nullptr_t>::value) {
+    return false;
+  } else {
+    using Column = std::decay_t<decltype(std::declval<M&>().col(0))>;
+    return (int(Column::Flags) & Eigen::DirectAccessBit) != 0 &&
+           Column::InnerStrideAtCompileTime == 1;
+  }
+}
+template <class M>
+constexpr bool lane_contiguous_rows() {
+  if constexpr (std::is_same<std::decay_t<M>, std::nullptr_t>::value) {
+    return false;
+  } else {
+    using Row = std::decay_t<decltype(std::declval<M&>().row(0))>;
+    return (int(Row::Flags) & Eigen::DirectAccessBit) != 0 && Row::InnerStrideAtCompileTime == 1;
+  }
+}
+
+// A lane-major view of one strip of an N x C operand: its storage when the samples are adjacent,
+// else a transposed copy in stack scratch (rows contiguous, C <= kLaneSmallClasses).
+template <class P>
+struct LaneOperand {
+  P data;  // const T* (an input) or T* (the output)
+  Eigen::Index ld;
+};
+
+// Runs f(n0, count, xs, ys, outs) over strips of the samples [begin, end): xs / ys the lane-major
+// inputs (ys may be absent: Y = nullptr_t), outs the lane-major output (absent: Out = nullptr_t).
+// kTransposed selects the scratch path. Returns nothing; callers check lane_eligible first.
+template <bool kTransposed, class T, class X, class Y, class Out, class F>
+void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, Eigen::Index end,
+                         F&& f) {
+  constexpr bool kHasY = !std::is_same<std::decay_t<Y>, std::nullptr_t>::value;
+  constexpr bool kHasOut = !std::is_same<std::decay_t<Out>, std::nullptr_t>::value;
+  const Eigen::Index classes = x.cols();
+  if constexpr (!kTransposed) {
+    const Eigen::Index strip = lane_strip_samples<T>(classes * (kHasY ? 2 : 1));
+    for (Eigen::Index n0 = begin; n0 < end; n0 += strip) {
+      const Eigen::Index count = std::min(strip, end - n0);
+      LaneOperand<const T*> xs{&x.coeffRef(n0, 0), x.outerStride()}, ys{nullptr, 0};
+      LaneOperand<T*> os{nullptr, 0};
+      if constexpr (kHasY) ys = {&y.coeffRef(n0, 0), y.outerStride()};
+      if constexpr (kHasOut) os = {&out.coeffRef(n0, 0), out.outerStride()};
+      f(n0, count, xs, ys, os);
+    }
+  } else {
+    constexpr Eigen::Index S = kLaneSmallStrip;
+    alignas(64) T xbuf[kLaneSmallClasses * S];
+    alignas(64) T ybuf[kHasY ? kLaneSmallClasses * S : 1];
+    alignas(64) T obuf[kHasOut ? kLaneSmallClasses * S : 1];
+    const auto gather = [&](const auto& m, T* buf, Eigen::Index n0, Eigen::Index count) {
+      const T* src = &m.coeffRef(n0, 0);
+      const Eigen::Index ld = m.outerStride();
+      for (Eigen::Index i = 0; i < count; ++i) {
+        for (Eigen::Index c = 0; c < classes; ++c) buf[c * S + i] = src[i * ld + c];
+      }
+    };
+    for (Eigen::Index n0 = begin; n0 < end; n0 += S) {
+      const Eigen::Index count = std::min(S, end - n0);
+      gather(x, xbuf, n0, count);
+      LaneOperand<const T*> xs{xbuf, S}, ys{nullptr, 0};
+      LaneOperand<T*> os{nullptr, 0};
+      if constexpr (kHasY) {
+        gather(y, ybuf, n0, count);
+        ys = {ybuf, S};
+      }
+      if constexpr (kHasOut) os = {obuf, S};
+      f(n0, count, xs, ys, os);
+      if constexpr (kHasOut) {
+        T* dst = &out.coeffRef(n0, 0);
+        const Eigen::Index ld = out.outerStride();
+        for (Eigen::Index i = 0; i < count; ++i) {
+          for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = obuf[c * S + i];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace simd
+}  // namespace XENT_SIMD_ISA_NAMESPACE
+}  // namespace detail
+}  // namespace xent
