@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/lane_kernels.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
@@ -26,6 +27,14 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
+      using Scalar = typename Derived::Scalar;
+      detail::simd::LaneState<Scalar> lanes;
+      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                                   auto xs, auto, auto os) {
+            detail::simd::log_softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
+          })) {
+        return;
+      }
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         const auto st = detail::row_stats(rows.row(n));
         dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
@@ -53,6 +62,14 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
+      using Scalar = typename Derived::Scalar;
+      detail::simd::LaneState<Scalar> lanes;
+      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                                   auto xs, auto, auto os) {
+            detail::simd::softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
+          })) {
+        return;
+      }
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
@@ -91,6 +108,16 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   detail::prepare_vector_output("logsumexp", "out", result, samples);
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    detail::simd::LaneState<Scalar> lanes;
+    alignas(64) Scalar values[detail::simd::kLaneStripMax];
+    if (detail::simd::run_lanes<Scalar>(rows, nullptr, nullptr, [&](Eigen::Index n0,
+                                                                     Eigen::Index k, auto xs,
+                                                                     auto, auto) {
+          detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
+          for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
+        })) {
+      return;
+    }
     for (Eigen::Index n = 0; n < rows.rows(); ++n) {
       if (rows.cols() == 0) {
         result(n) = -std::numeric_limits<Scalar>::infinity();
@@ -136,6 +163,15 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        using Scalar = typename Y::Scalar;
+        detail::simd::LaneState<Scalar> lanes;
+        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                              auto gs, auto ys, auto os) {
+              detail::simd::softmax_backward_lanes<true>(gs.data, gs.ld, ys.data, ys.ld,
+                                                         gr.cols(), k, os.data, os.ld, lanes);
+            })) {
+          return;
+        }
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
           dst.row(n) = gr.row(n).array() - detail::exp_shifted(yr.row(n).array()) * gr.row(n).sum();
         }
@@ -161,6 +197,15 @@ detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        using Scalar = typename Y::Scalar;
+        detail::simd::LaneState<Scalar> lanes;
+        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                              auto gs, auto ys, auto os) {
+              detail::simd::softmax_backward_lanes<false>(gs.data, gs.ld, ys.data, ys.ld,
+                                                          gr.cols(), k, os.data, os.ld, lanes);
+            })) {
+          return;
+        }
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
           const auto dot = gr.row(n).dot(yr.row(n));
           dst.row(n) = yr.row(n).array() * (gr.row(n).array() - dot);

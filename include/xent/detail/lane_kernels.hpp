@@ -372,6 +372,35 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
   }
 }
 
+// Absent operands (nullptr_t) never block a path.
+template <class M>
+constexpr bool lane_columns_ok() {
+  return std::is_same<std::decay_t<M>, std::nullptr_t>::value || lane_contiguous_columns<M>();
+}
+template <class M>
+constexpr bool lane_rows_ok() {
+  return std::is_same<std::decay_t<M>, std::nullptr_t>::value || lane_contiguous_rows<M>();
+}
+
+// Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent
+// samples, or contiguous rows of at most kLaneSmallClasses classes. Returns whether it ran.
+template <class T, class X, class Y, class Out, class F>
+bool run_lanes(const X& x, const Y& y, Out&& out, F&& f) {
+  if (x.rows() == 0 || x.cols() == 0) return false;
+  if constexpr (lane_contiguous_columns<const X>() && lane_columns_ok<const Y>() &&
+                lane_columns_ok<Out>()) {
+    for_each_lane_strip<false, T>(x, y, out, 0, x.rows(), f);
+    return true;
+  } else if constexpr (lane_contiguous_rows<const X>() && lane_rows_ok<const Y>() &&
+                       lane_rows_ok<Out>()) {
+    if (x.cols() > kLaneSmallClasses) return false;
+    for_each_lane_strip<true, T>(x, y, out, 0, x.rows(), f);
+    return true;
+  } else {
+    return false;
+  }
+}
+
 }  // namespace simd
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
