@@ -32,14 +32,23 @@ namespace simd {
 // Most samples per strip (bounds the per-lane stack arrays).
 constexpr Eigen::Index kLaneStripMax = 256;
 
-// Samples per strip over column-major storage: a strip of input and output (C x S each) stays
-// within ~256 KiB, so the later passes re-read it from L2 rather than memory.
+// Samples per strip over column-major storage. Wide: every class of a strip is a visit to another
+// page (N a few thousand), so a strip of S samples costs C TLB misses per pass, and S floats must
+// fill several cache lines for the prefetchers. (Narrower strips that would keep the C x S strip
+// in L2 measured 2-4x slower at 4096 x 1000: the columns' power-of-two stride also maps them onto
+// a few cache sets.)
 template <class T>
-Eigen::Index lane_strip_samples(Eigen::Index classes) {
-  constexpr Eigen::Index W = Vec<T>::width;
-  constexpr Eigen::Index kBytes = Eigen::Index(128) << 10;
-  const Eigen::Index s = kBytes / (std::max<Eigen::Index>(classes, 1) * Eigen::Index(sizeof(T)));
-  return std::min(kLaneStripMax, std::max(W, s / W * W));
+Eigen::Index lane_strip_samples(Eigen::Index) {
+  return kLaneStripMax;
+}
+
+// Whether a pass may store exp(x - m) into the output for the next pass to rescale: only when the
+// strip's output stays in L2. Beyond, the last pass reads x again and recomputes the exps: the
+// output is then written once rather than written, read back from L3 and written again (4096 x
+// 1000 float column-major, fused cross-entropy: ~1.3 -> ... Gelem/s).
+template <class T>
+bool lane_keep_exps(Eigen::Index classes, Eigen::Index n) {
+  return classes * n * Eigen::Index(sizeof(T)) <= (Eigen::Index(192) << 10);
 }
 
 template <class T>
@@ -57,6 +66,33 @@ XENT_SIMD_INLINE void for_each_packet(Eigen::Index n, F&& f) {
   Eigen::Index i = 0;
   for (; i + W <= n; i += W) f(i, static_cast<int>(W));
   if (i < n) f(i, static_cast<int>(n - i));
+}
+
+// Each class of a strip is a separate stretch of memory, ld apart (pages apart for a big N), which
+// the hardware prefetchers do not follow; the passes ask for the class kPrefetchAhead rows ahead.
+constexpr Eigen::Index kPrefetchAhead = 12;
+
+template <class T>
+XENT_SIMD_INLINE const T* row_ahead(const T* x, Eigen::Index ld, Eigen::Index c,
+                                    Eigen::Index classes) {
+  return c + kPrefetchAhead < classes ? x + (c + kPrefetchAhead) * ld : nullptr;
+}
+template <class T>
+XENT_SIMD_INLINE void prefetch_lanes(const T* ahead, Eigen::Index i) {
+  if (ahead) Eigen::internal::prefetch(ahead + i);
+}
+// The same for a line about to be written (its ownership is requested early).
+template <class T>
+XENT_SIMD_INLINE void prefetch_out(T* ahead, Eigen::Index i) {
+#if defined(__GNUC__)
+  if (ahead) __builtin_prefetch(ahead + i, 1);
+#else
+  if (ahead) Eigen::internal::prefetch(ahead + i);
+#endif
+}
+template <class T>
+XENT_SIMD_INLINE T* out_ahead(T* out, Eigen::Index ld, Eigen::Index c, Eigen::Index classes) {
+  return c + kPrefetchAhead < classes ? out + (c + kPrefetchAhead) * ld : nullptr;
 }
 
 template <class T>
@@ -80,7 +116,9 @@ void lane_max(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n,
   for_each_packet<T>(n, [&](Eigen::Index i, int) { V::set1(lowest).store(m + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
+    const T* ahead = row_ahead(x, ld, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
       max(V::load(m + i), load_lanes(row + i, count, lowest)).store(m + i);
     });
   }
@@ -95,7 +133,11 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
   for_each_packet<T>(n, [&](Eigen::Index i, int) { V::zero().store(s + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
+    const T* ahead = row_ahead(x, ld, c, classes);
+    T* e_ahead = e ? out_ahead(e, eld, c, classes) : nullptr;
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(e_ahead, i);
       const V v = exp(load_lanes(row + i, count, lowest) - V::load(m + i));
       (V::load(s + i) + v).store(s + i);
       if (e) store_lanes(e + c * eld + i, count, v);
@@ -114,7 +156,11 @@ void log_softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen:
   lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
   for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* ahead = row_ahead(x, ld, c, classes);
+    T* o_ahead = out_ahead(out, old, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(o_ahead, i);
       const V v = load_lanes(x + c * ld + i, count, T(0));
       store_lanes(out + c * old + i, count, (v - V::load(st.max + i)) - V::load(st.a + i));
     });
@@ -126,15 +172,23 @@ template <class T>
 void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
                    Eigen::Index old, LaneState<T>& st) {
   using V = Vec<T>;
+  const bool keep = lane_keep_exps<T>(classes, n);
   lane_max(x, ld, classes, n, st.max);
-  lane_exp_sum(x, ld, classes, n, st.max, st.sum, out, old);
+  lane_exp_sum(x, ld, classes, n, st.max, st.sum, keep ? out : nullptr, old);
   for_each_packet<T>(n, [&](Eigen::Index i, int) {
     (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i);
   });
   for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
+    T* o_ahead = out_ahead(out, old, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(o_ahead, i);
       T* p = out + c * old + i;
-      store_lanes(p, count, load_lanes(p, count, T(0)) * V::load(st.a + i));
+      const V e = keep ? load_lanes(p, count, T(0))
+                       : exp(load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()) -
+                             V::load(st.max + i));
+      store_lanes(p, count, e * V::load(st.a + i));
     });
   }
 }
@@ -207,6 +261,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   using V = Vec<T>;
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
+  const bool keep = g && lane_keep_exps<T>(classes, n);
   lane_max(x, ld, classes, n, st.max);
   // a: exp of the target, b: the target's logit, sum: the others, shifted: sum_c w_c (x_c - m).
   alignas(64) T shifted[kLaneStripMax];
@@ -218,8 +273,12 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
+    const T* ahead = row_ahead(x, ld, c, classes);
+    T* g_ahead = keep ? out_ahead(g, gld, c, classes) : nullptr;
     const V cv = V::set1(static_cast<T>(c));
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(g_ahead, i);
       const V v = load_lanes(row + i, count, lowest);
       const V d = v - V::load(st.max + i);
       const V e = exp(d);
@@ -230,7 +289,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       if (p.smoothing) {
         (V::load(shifted + i) + (p.w ? V::set1(p.w[c]) * d : d)).store(shifted + i);
       }
-      if (g) store_lanes(g + c * gld + i, count, e);
+      if (keep) store_lanes(g + c * gld + i, count, e);
     });
   }
   // Per packet: the losses, then (fused) the rescale factors a, b and the target's gradient.
@@ -272,9 +331,15 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
     const V cv = V::set1(static_cast<T>(c));
     const V wc = V::set1(p.w ? p.w[c] : T(1));
     T* row = g + c * gld;
+    const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
+    T* g_ahead = out_ahead(g, gld, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(g_ahead, i);
       const V cl = V::load(cls + i);
-      V gv = V::load(st.a + i) * load_lanes(row + i, count, T(0));
+      const V e = keep ? load_lanes(row + i, count, T(0))
+                       : exp(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+      V gv = V::load(st.a + i) * e;
       if (p.smoothing) gv = gv - (p.w ? V::load(st.b + i) * wc : V::load(st.b + i));
       gv = select(cl == cv, V::load(target_grad + i), gv);
       store_lanes(row + i, count, select(cl < V::zero(), V::zero(), gv));
