@@ -115,7 +115,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
                                                                      auto, auto) {
           detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
           for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
-        })) {
+        }, detail::simd::kLaneSmallClasses)) {
       return;
     }
     for (Eigen::Index n = 0; n < rows.rows(); ++n) {

@@ -44,8 +44,8 @@ Eigen::Index lane_strip_samples(Eigen::Index) {
 
 // Whether a pass may store exp(x - m) into the output for the next pass to rescale: only when the
 // strip's output stays in L2. Beyond, the last pass reads x again and recomputes the exps: the
-// output is then written once rather than written, read back from L3 and written again (4096 x
-// 1000 float column-major, fused cross-entropy: ~1.3 -> ... Gelem/s).
+// output is then written once rather than written, read back from L3 and written again (the exp
+// is cheap next to those misses).
 template <class T>
 bool lane_keep_exps(Eigen::Index classes, Eigen::Index n) {
   return classes * n * Eigen::Index(sizeof(T)) <= (Eigen::Index(192) << 10);
@@ -263,14 +263,16 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   const T lowest = -std::numeric_limits<T>::infinity();
   const bool keep = g && lane_keep_exps<T>(classes, n);
   lane_max(x, ld, classes, n, st.max);
-  // a: exp of the target, b: the target's logit, sum: the others, shifted: sum_c w_c (x_c - m).
+  // b: the target's logit (read directly, once per sample), sum: the others (the target's term
+  // masked out as it is accumulated), shifted: sum_c w_c (x_c - m).
   alignas(64) T shifted[kLaneStripMax];
   for_each_packet<T>(n, [&](Eigen::Index i, int) {
     V::zero().store(st.sum + i);
-    V::zero().store(st.a + i);
-    V::zero().store(st.b + i);
     V::zero().store(shifted + i);
   });
+  for (Eigen::Index i = 0; i < (n + W - 1) / W * W; ++i) {
+    st.b[i] = (i < n && cls[i] >= 0) ? x[static_cast<Eigen::Index>(cls[i]) * ld + i] : T(0);
+  }
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
     const T* ahead = row_ahead(x, ld, c, classes);
@@ -283,8 +285,6 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       const V d = v - V::load(st.max + i);
       const V e = exp(d);
       const auto is_target = V::load(cls + i) == cv;
-      select(is_target, e, V::load(st.a + i)).store(st.a + i);
-      select(is_target, v, V::load(st.b + i)).store(st.b + i);
       (V::load(st.sum + i) + select(is_target, V::zero(), e)).store(st.sum + i);
       if (p.smoothing) {
         (V::load(shifted + i) + (p.w ? V::set1(p.w[c]) * d : d)).store(shifted + i);
@@ -304,8 +304,9 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
           wsum = V::set1(p.weight_sum), inf = V::set1(std::numeric_limits<T>::infinity());
   for_each_packet<T>(n, [&](Eigen::Index i, int count) {
     const auto ignored = V::load(cls + i) < V::zero();
-    const V m = V::load(st.max + i), others = V::load(st.sum + i), te = V::load(st.a + i),
-            xy = V::load(st.b + i), wy = V::load(lane_w + i);
+    const V m = V::load(st.max + i), others = V::load(st.sum + i), xy = V::load(st.b + i),
+            wy = V::load(lane_w + i);
+    const V te = exp(xy - m);  // the same value the class pass computed for the target
     const V sum = others + te;
     const V log_sum = log(sum);
     // -log p_y; a +inf max leaves the NaN of inf - inf to the general form, as PyTorch.
@@ -349,9 +350,24 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
 
 // ---- strips over an N x C view ------------------------------------------------------------------
 
-// Classes up to which a row-major (contiguous rows) view is transposed into lane-major scratch
-// rather than reduced row by row (see the measurements in cross_entropy.hpp's dispatch).
+// Classes up to which contiguous rows are transposed into lane-major scratch rather than reduced
+// row by row. Measured at N = 8192, float, AVX-512 (Zen 5, shared and noisy; Gelem/s, lane path /
+// per-row path / libtorch 2.x):
+//   C          2               3               7               10              16
+//   CE fwd     0.13/0.03/0.02  0.23/0.04/0.04  0.37/0.12/0.04  0.49/0.17/0.11  0.63/0.27/0.63
+//   CE fused   0.12/0.04/0.02  0.16/0.05/0.02  0.28/0.09/0.03  0.37/0.17/0.06  0.71/0.33/0.30
+//   log_sm     0.54/0.05/0.03  0.48/0.08/0.04  0.81/0.18/0.06  1.04/0.33/0.13  0.88/0.59/0.73
+//   softmax    0.64/0.07/0.02  0.63/0.15/0.03  0.75/0.32/0.04  0.75/0.42/0.09  0.87/0.92/0.69
+//   C          32              33              48              64              100
+//   CE fwd     0.85/0.60/1.17  0.84/0.64/0.31  1.60/0.76/1.45  1.09/1.68/0.84  0.98/1.25/0.57
+//   CE fused   0.62/0.41/0.43  0.55/0.63/0.15  0.64/1.17/0.56  0.57/1.53/0.58  0.57/1.45/0.24
+//   log_sm     0.60/0.78/1.23  0.97/0.79/0.48  0.61/2.05/0.88  0.58/1.84/1.41  1.10/1.46/0.58
+//   softmax    0.53/1.02/0.73  0.91/0.80/0.31  0.77/2.58/1.09  0.86/2.73/0.94  0.91/1.45/0.54
+//   logsumexp  1.2 (lane) vs 0.14-0.3 (the per-row path, not vectorized) for every C up to 100.
+// So cross_entropy and logsumexp take the lanes up to 32 classes, log_softmax / softmax (and their
+// backward) up to 16.
 constexpr Eigen::Index kLaneSmallClasses = 32;
+constexpr Eigen::Index kLaneSmallClassesSoftmax = 16;
 // Samples per transposed strip: C x 64 scratch per operand, at most 16 KiB in double.
 constexpr Eigen::Index kLaneSmallStrip = 64;
 
@@ -448,9 +464,10 @@ constexpr bool lane_rows_ok() {
 }
 
 // Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent
-// samples, or contiguous rows of at most kLaneSmallClasses classes. Returns whether it ran.
+// samples, or contiguous rows of at most small_classes classes. Returns whether it ran.
 template <class T, class X, class Y, class Out, class F>
-bool run_lanes(const X& x, const Y& y, Out&& out, F&& f) {
+bool run_lanes(const X& x, const Y& y, Out&& out, F&& f,
+               Eigen::Index small_classes = kLaneSmallClassesSoftmax) {
   if (x.rows() == 0 || x.cols() == 0) return false;
   if constexpr (lane_contiguous_columns<const X>() && lane_columns_ok<const Y>() &&
                 lane_columns_ok<Out>()) {
@@ -458,7 +475,7 @@ bool run_lanes(const X& x, const Y& y, Out&& out, F&& f) {
     return true;
   } else if constexpr (lane_contiguous_rows<const X>() && lane_rows_ok<const Y>() &&
                        lane_rows_ok<Out>()) {
-    if (x.cols() > kLaneSmallClasses) return false;
+    if (x.cols() > std::min(small_classes, kLaneSmallClasses)) return false;
     for_each_lane_strip<true, T>(x, y, out, 0, x.rows(), f);
     return true;
   } else {
