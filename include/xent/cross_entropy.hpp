@@ -194,6 +194,27 @@ struct CrossEntropyKernel {
     const bool weighted = opts.has_weight();
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
+    // Samples adjacent in memory (logits, targets and gradient) take a lane per sample.
+    if constexpr (has_contiguous_columns<const Rows>() && has_contiguous_columns<const ProbRows>() &&
+                  std::is_same<typename ProbRows::Scalar, Scalar>::value &&
+                  (!kGrad || has_contiguous_columns<std::decay_t<GradRows>>())) {
+      if (classes > 0) {
+        simd::CrossEntropyLaneParams<Scalar> p{};
+        p.eps = eps;
+        p.eps_per_class = eps_per_class;
+        p.w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        simd::LaneState<Scalar> st;
+        simd::for_each_lane_strip<false, Scalar>(
+            x, probs, grad, begin, end,
+            [&](Eigen::Index n0, Eigen::Index count, auto xs, auto ts, auto gs) {
+              simd::cross_entropy_probability_lanes(
+                  xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
+                  [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
+                  [&](Eigen::Index i) { return scale(n0 + i); }, st);
+            });
+        return;
+      }
+    }
     const auto w = opts.weight().template cast<Scalar>().transpose();
 
     for (Eigen::Index n = begin; n < end; ++n) {

@@ -348,6 +348,76 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   }
 }
 
+// ---- cross-entropy with class-probability targets -----------------------------------------------
+
+// t' = (1 - e) t + e / C, q_c = w_c t'_c, Q = sum_c q_c: loss = Q log s - sum_{t'_c != 0} q_c (x_c - m)
+// (a class with t'_c = 0 adds nothing even where x_c = -inf), grad = (g Q / s) exp(x_c - m) - g q_c.
+// Same formulas and order of operations per element as CrossEntropyKernel::run_probabilities.
+template <class T, class LossFn, class ScaleFn>
+void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Eigen::Index tld,
+                                     Eigen::Index classes, Eigen::Index n,
+                                     const CrossEntropyLaneParams<T>& p, LossFn&& loss, T* g,
+                                     Eigen::Index gld, ScaleFn&& scale, LaneState<T>& st) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  const bool keep = g && lane_keep_exps<T>(classes, n);
+  const V one_minus_eps = V::set1(T(1) - p.eps), epc = V::set1(p.eps_per_class);
+  const auto weighted_target = [&](Eigen::Index c, Eigen::Index i, int count) {
+    const V smoothed = one_minus_eps * load_lanes(t + c * tld + i, count, T(0)) + epc;
+    return p.w ? V::set1(p.w[c]) * smoothed : smoothed;
+  };
+  lane_max(x, ld, classes, n, st.max);
+  // sum: s, a: Q, b: sum_{t'_c != 0} q_c (x_c - m)
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    V::zero().store(st.sum + i);
+    V::zero().store(st.a + i);
+    V::zero().store(st.b + i);
+  });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* ahead = row_ahead(x, ld, c, classes);
+    T* g_ahead = keep ? out_ahead(g, gld, c, classes) : nullptr;
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(g_ahead, i);
+      const V d = load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i);
+      const V e = exp(d);
+      const V smoothed = one_minus_eps * load_lanes(t + c * tld + i, count, T(0)) + epc;
+      const V q = p.w ? V::set1(p.w[c]) * smoothed : smoothed;
+      (V::load(st.sum + i) + e).store(st.sum + i);
+      (V::load(st.a + i) + q).store(st.a + i);
+      (V::load(st.b + i) + select(smoothed != V::zero(), q * d, V::zero())).store(st.b + i);
+      if (keep) store_lanes(g + c * gld + i, count, e);
+    });
+  }
+  alignas(64) T value[W], lane_g[W];
+  for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+    const V s = V::load(st.sum + i), total = V::load(st.a + i);
+    (total * log(s) - V::load(st.b + i)).store(value);
+    for (int l = 0; l < count; ++l) loss(i + l, value[l]);
+    if (g) {
+      for (int l = 0; l < W; ++l) lane_g[l] = l < count ? scale(i + l) : T(0);
+      const V gs = V::load(lane_g);
+      (gs * total / s).store(st.a + i);
+      gs.store(st.b + i);
+    }
+  });
+  if (!g) return;
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    T* row = g + c * gld;
+    const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
+    T* g_ahead = out_ahead(g, gld, c, classes);
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      prefetch_out(g_ahead, i);
+      const V e = keep ? load_lanes(row + i, count, T(0))
+                       : exp(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+      store_lanes(row + i, count,
+                  V::load(st.a + i) * e - V::load(st.b + i) * weighted_target(c, i, count));
+    });
+  }
+}
+
 // ---- strips over an N x C view ------------------------------------------------------------------
 
 // Classes up to which contiguous rows are transposed into lane-major scratch rather than reduced
