@@ -346,3 +346,63 @@ TEMPLATE_TEST_CASE("lane paths give the same bits on 1 and 2 threads", "[lanes][
     require_same(r1, r2, "row-major gradient");
   }
 }
+
+// Probability targets on adjacent samples (column-major logits, targets and gradient), against the
+// reference with the error model above: q_c = w_c t'_c, Q = sum |q_c|; a class with t'_c = 0 adds
+// nothing even where its logit is -inf.
+TEMPLATE_TEST_CASE("lane paths: probability targets", "[lanes][probabilities]", float, double) {
+  using S = TestType;
+  Rng rng(31);
+  const double e = eps<S>();
+  const LD tiny = 4 * LD(std::numeric_limits<S>::min());
+  for (const Index C : {Index(1), Index(3), Index(17), Index(100)}) {
+    for (const Index N : {Index(1), Index(17), Index(300)}) {
+      for (int k = 0; k < 4; ++k) {
+        CrossEntropyOptions opts;
+        opts.reduction(k % 2 ? Reduction::Sum : Reduction::Mean);
+        if (k & 2) opts.weight(random_weights(C, rng));
+        opts.label_smoothing(rng.pick({0.0, 0.2}));
+        Mat<S> x = random_logits<S>(N, C, rng, 3.0, Layout::SamplesInRows, 0.3);
+        const Mat<S> t = random_probabilities<S>(N, C, rng, Layout::SamplesInRows);
+        if (opts.label_smoothing() == 0) {  // -inf logits where the target is 0
+          for (Index n = 0; n < N; ++n)
+            for (Index c = 0; c < C; ++c)
+              if (t(n, c) == 0 && rng.chance(0.3)) x(n, c) = -std::numeric_limits<S>::infinity();
+        }
+        const Mat<LD> lp = xent::reference::log_softmax<LD>(x);
+        const LD eps_ls = static_cast<LD>(opts.label_smoothing());
+        Vec<LD> loss_tol(N);
+        Mat<LD> grad_tol(N, C);
+        for (Index n = 0; n < N; ++n) {
+          Vec<LD> q(C);
+          for (Index c = 0; c < C; ++c)
+            q(c) = (opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1)) * ((1 - eps_ls) * t(n, c) + eps_ls / C);
+          const LD Q = q.cwiseAbs().sum();
+          LD M = 0, m = -std::numeric_limits<LD>::infinity();
+          for (Index c = 0; c < C; ++c) {
+            M = std::max(M, finite_or_zero(std::fabs(lp(n, c))));
+            m = std::max(m, static_cast<LD>(x(n, c)));
+          }
+          loss_tol(n) = 2 * e * Q * (2 * M + C + 2) + 2 * e * Q * M * C;
+          for (Index c = 0; c < C; ++c) {
+            const LD shifted = finite_or_zero(std::fabs(x(n, c) - m));
+            grad_tol(n, c) = 2 * e * (Q * finite_or_zero(std::exp(lp(n, c))) * (shifted + C + 4) + std::fabs(q(c)) * (C + 4)) + tiny;
+          }
+        }
+        const LD scale = opts.reduction() == Reduction::Mean ? LD(1) / N : LD(1);
+        INFO(scalar_name<S>() << " N " << N << " C " << C << " case " << k);
+        require_close(xent::cross_entropy_per_sample(x, t, opts), xent::reference::cross_entropy_per_sample<LD>(x, t, opts),
+                      0.0, loss_tol, "per-sample loss");
+        const LD expected = xent::reference::cross_entropy<LD>(x, t, opts);
+        auto padded = Padded<S>::from(x);
+        Padded<S> padded_grad(N, C);
+        auto grad = padded_grad.map();
+        const S fb = xent::cross_entropy_forward_backward(padded.map(), t, grad, opts);
+        require_close(fb, expected, 2 * e, static_cast<double>(loss_tol.sum() * scale), "forward_backward loss");
+        require_close(grad, xent::reference::cross_entropy_backward<LD>(x, t, opts), 0.0, grad_tol * scale,
+                      "forward_backward gradient");
+        REQUIRE(padded_grad.padding_intact());
+      }
+    }
+  }
+}
