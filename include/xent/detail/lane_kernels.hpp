@@ -11,7 +11,7 @@
 //
 // Same arithmetic as the per-row kernels (row_kernels.hpp): max ignoring NaN (max keeps its first
 // argument), exp(x - m) summed with the target's term kept apart, the fused gradient stores the
-// exps into the output and rescales them in place.
+// exps into the output and rescales them in place (or, for strips beyond L2, recomputes them).
 #pragma once
 
 #include <Eigen/Core>
@@ -29,18 +29,12 @@ namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
-// Most samples per strip (bounds the per-lane stack arrays).
+// Most samples per strip (bounds the per-lane stack arrays), and the strip over column-major
+// storage. Wide: every class of a strip is a visit to another page (N a few thousand), so a strip
+// costs C TLB misses per pass, and its samples must fill several cache lines for the prefetchers.
+// (Narrower strips that would keep the C x S strip in L2 measured 2-4x slower at 4096 x 1000: the
+// columns' power-of-two stride also maps them onto a few cache sets.)
 constexpr Eigen::Index kLaneStripMax = 256;
-
-// Samples per strip over column-major storage. Wide: every class of a strip is a visit to another
-// page (N a few thousand), so a strip of S samples costs C TLB misses per pass, and S floats must
-// fill several cache lines for the prefetchers. (Narrower strips that would keep the C x S strip
-// in L2 measured 2-4x slower at 4096 x 1000: the columns' power-of-two stride also maps them onto
-// a few cache sets.)
-template <class T>
-Eigen::Index lane_strip_samples(Eigen::Index) {
-  return kLaneStripMax;
-}
 
 // Whether a pass may store exp(x - m) into the output for the next pass to rescale: only when the
 // strip's output stays in L2. Beyond, the last pass reads x again and recomputes the exps: the
@@ -472,7 +466,7 @@ struct LaneOperand {
 
 // Runs f(n0, count, xs, ys, outs) over strips of the samples [begin, end): xs / ys the lane-major
 // inputs (ys may be absent: Y = nullptr_t), outs the lane-major output (absent: Out = nullptr_t).
-// kTransposed selects the scratch path. Returns nothing; callers check lane_eligible first.
+// kTransposed selects the scratch path (callers check C <= kLaneSmallClasses).
 template <bool kTransposed, class T, class X, class Y, class Out, class F>
 void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, Eigen::Index end,
                          F&& f) {
@@ -480,7 +474,7 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
   constexpr bool kHasOut = !std::is_same<std::decay_t<Out>, std::nullptr_t>::value;
   const Eigen::Index classes = x.cols();
   if constexpr (!kTransposed) {
-    const Eigen::Index strip = lane_strip_samples<T>(classes * (kHasY ? 2 : 1));
+    constexpr Eigen::Index strip = kLaneStripMax;
     for (Eigen::Index n0 = begin; n0 < end; n0 += strip) {
       const Eigen::Index count = std::min(strip, end - n0);
       LaneOperand<const T*> xs{&x.coeffRef(n0, 0), x.outerStride()}, ys{nullptr, 0};
