@@ -332,8 +332,10 @@ struct Shape {
   Index classes;
 };
 
-// Small and odd (no multiple of any vector width), and a batch of long rows.
-const Shape kShapes[] = {{37, 13}, {3, 4099}};
+// Small and odd (no multiple of any vector width), and a batch of long rows. The lane paths
+// (lane_kernels.hpp: adjacent samples, and contiguous rows of few classes through stack scratch)
+// also get several transposed strips with a tail (130 x 5) and wide column-major strips (1000 x 40).
+const Shape kShapes[] = {{37, 13}, {3, 4099}, {130, 5}, {1000, 40}};
 
 template <class S>
 struct Data {

@@ -19,6 +19,7 @@
 #include "detail/checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
+#include "detail/lane_kernels.hpp"
 #include "detail/prob_row_kernels.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
@@ -79,11 +80,16 @@ struct CrossEntropyKernel {
     // Contiguous logits and gradient rows take the fused vectorized path.
     constexpr bool kFused =
         has_contiguous_rows<const Rows>() && has_contiguous_rows<std::decay_t<GradRows>>();
-    // Samples adjacent in memory (a column-major N x C matrix) are vectorized a lane per sample.
+    // Samples adjacent in memory (a column-major N x C matrix) are vectorized a lane per sample;
+    // so are contiguous rows with few classes, transposed a strip at a time into stack scratch.
     if constexpr (has_contiguous_columns<const Rows>() &&
                   (!kGrad || has_contiguous_columns<std::decay_t<GradRows>>())) {
-      if (classes < (Eigen::Index(1) << 24)) {  // class indices compared exactly as floats
-        begin = run_index_lanes(x, targets, opts, loss, grad, scale, begin, end);
+      if (classes > 0 && classes < (Eigen::Index(1) << 24)) {  // classes compared as floats
+        begin = run_index_lanes<false>(x, targets, opts, loss, grad, scale, begin, end);
+      }
+    } else if constexpr (kFused || (!kGrad && has_contiguous_rows<const Rows>())) {
+      if (classes > 0 && classes <= simd::kLaneSmallClasses) {
+        begin = run_index_lanes<true>(x, targets, opts, loss, grad, scale, begin, end);
       }
     }
 
@@ -171,111 +177,37 @@ struct CrossEntropyKernel {
     }
   }
 
-  // A lane per sample over whole packets of samples of [begin, end) (column-major logits: each
-  // class is a contiguous column); returns where the remaining samples start. Two passes per tile:
-  // max, then exp(x - m) summed apart for the target (per-lane masks), stored into the gradient
-  // when fused; the gradient pass then rescales in place. Same formulas as the per-row path.
-  template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
+  // A lane per sample (detail/lane_kernels.hpp) over the samples [begin, end): strips of the
+  // storage itself, or (kTransposed) of a lane-major copy of contiguous rows. Returns end.
+  template <bool kTransposed, class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static Eigen::Index run_index_lanes(const Rows& x, const Y& targets,
                                       const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
                                       ScaleFn& scale, Eigen::Index begin, Eigen::Index end) {
     using Scalar = typename Rows::Scalar;
-    using V = simd::Vec<Scalar>;
-    constexpr Eigen::Index W = V::width;
-    constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
+    constexpr Eigen::Index W = simd::Vec<Scalar>::width;
     const Eigen::Index classes = x.cols();
-    const bool weighted = opts.has_weight();
-    const bool smoothing = opts.label_smoothing() > 0;
-    const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
-    const Scalar eps_per_class = smoothing ? eps / static_cast<Scalar>(classes) : Scalar(0);
-    const Scalar weight_sum =
-        weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
-    const Scalar* w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
-    const Scalar* data = &x.coeffRef(0, 0);
-    const Eigen::Index ld = x.outerStride();
-    // Per-lane scratch (zero-initialized: lanes of ignored samples are read but never used).
-    alignas(64) Scalar lane_class[W] = {}, lane_max[W] = {}, lane_others[W] = {},
-                       lane_target_exp[W] = {}, lane_target_x[W] = {}, lane_shifted[W] = {},
-                       lane_a[W] = {}, lane_b[W] = {}, target_grad[W] = {};
-
-    Eigen::Index n0 = begin;
-    for (; n0 + W <= end; n0 += W) {
-      for (Eigen::Index l = 0; l < W; ++l) {
-        lane_class[l] = static_cast<Scalar>(class_of(targets, n0 + l, opts));  // -1: ignored
-      }
-      const V cls = V::loadu(lane_class);
-      const auto ignored = cls < V::zero();
-      V m = V::set1(-std::numeric_limits<Scalar>::infinity());
-      for (Eigen::Index c = 0; c < classes; ++c) m = simd::max(m, V::loadu(data + n0 + c * ld));
-      V others = V::zero(), target_exp = others, target_x = others, shifted = others;
-      Scalar* g0 = nullptr;
-      Eigen::Index gld = 0;
-      if constexpr (kGrad) {
-        g0 = &grad.coeffRef(0, 0) + n0;
-        gld = grad.outerStride();
-      }
-      for (Eigen::Index c = 0; c < classes; ++c) {
-        const V v = V::loadu(data + n0 + c * ld);
-        const V d = v - m;
-        const V e = simd::exp(d);
-        const auto is_target = cls == V::set1(static_cast<Scalar>(c));
-        target_exp = simd::select(is_target, e, target_exp);
-        target_x = simd::select(is_target, v, target_x);
-        others += simd::select(is_target, V::zero(), e);
-        if (smoothing) shifted += w ? V::set1(w[c]) * d : d;
-        if constexpr (kGrad) e.storeu(g0 + c * gld);
-      }
-      m.storeu(lane_max);
-      others.storeu(lane_others);
-      target_exp.storeu(lane_target_exp);
-      target_x.storeu(lane_target_x);
-      shifted.storeu(lane_shifted);
-      for (Eigen::Index l = 0; l < W; ++l) {
-        const Eigen::Index n = n0 + l;
-        lane_a[l] = lane_b[l] = 0;
-        if (lane_class[l] < 0) {
-          loss(n, Scalar(0));
-          continue;
-        }
-        const Eigen::Index y = static_cast<Eigen::Index>(lane_class[l]);
-        TargetRowStats<Scalar> st;
-        st.max = lane_max[l];
-        st.others = lane_others[l];
-        st.target_exp = lane_target_exp[l];
-        st.sum = st.others + st.target_exp;
-        const Scalar w_y = weighted ? w[y] : Scalar(1);
-        Scalar value = w_y * target_neg_log_prob(st, lane_target_x[l]);
-        if (smoothing) {
-          value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - lane_shifted[l]);
-        }
-        loss(n, value);
-        if constexpr (kGrad) {
-          const Scalar g = scale(n);
-          const Scalar total_q = smoothing ? (1 - eps) * w_y + eps_per_class * weight_sum : w_y;
-          lane_a[l] = g * total_q / st.sum;
-          lane_b[l] = g * eps_per_class;
-          target_grad[l] = smoothing
-                               ? g * (-(1 - eps) * w_y * (st.others / st.sum) +
-                                      eps_per_class * (weight_sum * (st.target_exp / st.sum) - w_y))
-                               : -g * w_y * (st.others / st.sum);
-        }
-      }
-      if constexpr (kGrad) {
-        // grad = a e - b w_c, exactly 0 in ignored lanes whatever their logits held.
-        const V a = V::loadu(lane_a), b = V::loadu(lane_b);
-        for (Eigen::Index c = 0; c < classes; ++c) {
-          V gv = a * V::loadu(g0 + c * gld);
-          if (smoothing) gv = gv - (w ? b * V::set1(w[c]) : b);
-          simd::select(ignored, V::zero(), gv).storeu(g0 + c * gld);
-        }
-        for (Eigen::Index l = 0; l < W; ++l) {
-          if (lane_class[l] >= 0) {
-            grad(n0 + l, static_cast<Eigen::Index>(lane_class[l])) = target_grad[l];
+    simd::CrossEntropyLaneParams<Scalar> p;
+    p.weighted = opts.has_weight();
+    p.smoothing = opts.label_smoothing() > 0;
+    p.eps = static_cast<Scalar>(opts.label_smoothing());
+    p.eps_per_class = p.smoothing ? p.eps / static_cast<Scalar>(classes) : Scalar(0);
+    p.weight_sum =
+        p.weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
+    p.w = p.weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+    simd::LaneState<Scalar> st;
+    alignas(64) Scalar cls[simd::kLaneStripMax];
+    simd::for_each_lane_strip<kTransposed, Scalar>(
+        x, nullptr, grad, begin, end,
+        [&](Eigen::Index n0, Eigen::Index count, auto xs, auto, auto gs) {
+          for (Eigen::Index i = 0; i < (count + W - 1) / W * W; ++i) {  // -1: ignored / past end
+            cls[i] = i < count ? static_cast<Scalar>(class_of(targets, n0 + i, opts)) : Scalar(-1);
           }
-        }
-      }
-    }
-    return n0;
+          simd::cross_entropy_lanes(
+              xs.data, xs.ld, classes, count, cls, p,
+              [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
+              [&](Eigen::Index i) { return scale(n0 + i); }, st);
+        });
+    return end;
   }
 
   template <class Rows, class ProbRows, class LossFn, class GradRows, class ScaleFn>
@@ -288,6 +220,27 @@ struct CrossEntropyKernel {
     const bool weighted = opts.has_weight();
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
+    // Samples adjacent in memory (logits, targets and gradient) take a lane per sample.
+    if constexpr (has_contiguous_columns<const Rows>() && has_contiguous_columns<const ProbRows>() &&
+                  std::is_same<typename ProbRows::Scalar, Scalar>::value &&
+                  (!kGrad || has_contiguous_columns<std::decay_t<GradRows>>())) {
+      if (classes > 0) {
+        simd::CrossEntropyLaneParams<Scalar> p{};
+        p.eps = eps;
+        p.eps_per_class = eps_per_class;
+        p.w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        simd::LaneState<Scalar> st;
+        simd::for_each_lane_strip<false, Scalar>(
+            x, probs, grad, begin, end,
+            [&](Eigen::Index n0, Eigen::Index count, auto xs, auto ts, auto gs) {
+              simd::cross_entropy_probability_lanes(
+                  xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
+                  [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
+                  [&](Eigen::Index i) { return scale(n0 + i); }, st);
+            });
+        return;
+      }
+    }
     const auto w = opts.weight().template cast<Scalar>().transpose();
     // Contiguous logits, targets (of the logits' type) and gradient rows: the vectorized path.
     constexpr bool kVector = has_contiguous_rows<const Rows>() &&

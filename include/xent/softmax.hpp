@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/lane_kernels.hpp"
 #include "detail/parallel.hpp"
 #include "detail/row_stats.hpp"
 #include "detail/views.hpp"
@@ -29,6 +30,13 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
+      detail::simd::LaneState<Scalar> lanes;
+      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                                   auto xs, auto, auto os) {
+            detail::simd::log_softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
+          })) {
+        return;
+      }
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
@@ -90,6 +98,14 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
+      using Scalar = typename Derived::Scalar;
+      detail::simd::LaneState<Scalar> lanes;
+      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                                   auto xs, auto, auto os) {
+            detail::simd::softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
+          })) {
+        return;
+      }
       constexpr bool kContiguous =
           detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>() &&
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
@@ -101,7 +117,6 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
 #endif
       for (Eigen::Index n = 0; n < rows.rows(); ++n) {
         if constexpr (kContiguous) {  // exp stored once, then scaled in place
-          using Scalar = typename Derived::Scalar;
           Scalar* e = dst.row(n).data();
           detail::simd::RowScan<Scalar> scan;
           const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
@@ -139,6 +154,16 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   detail::prepare_vector_output("logsumexp", "out", result, samples);
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
+    detail::simd::LaneState<Scalar> lanes;
+    alignas(64) Scalar values[detail::simd::kLaneStripMax];
+    if (detail::simd::run_lanes<Scalar>(rows, nullptr, nullptr, [&](Eigen::Index n0,
+                                                                     Eigen::Index k, auto xs,
+                                                                     auto, auto) {
+          detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
+          for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
+        }, detail::simd::kLaneSmallClasses)) {
+      return;
+    }
     constexpr bool kContiguous = detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>();
     // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
     const int threads = detail::threads_for(rows.rows(), rows.cols());
@@ -206,6 +231,15 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        using Scalar = typename Y::Scalar;
+        detail::simd::LaneState<Scalar> lanes;
+        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                              auto gs, auto ys, auto os) {
+              detail::simd::softmax_backward_lanes<true>(gs.data, gs.ld, ys.data, ys.ld,
+                                                         gr.cols(), k, os.data, os.ld, lanes);
+            })) {
+          return;
+        }
         constexpr bool kContiguous =
             detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
             detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&
@@ -241,6 +275,15 @@ detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+        using Scalar = typename Y::Scalar;
+        detail::simd::LaneState<Scalar> lanes;
+        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
+                                                              auto gs, auto ys, auto os) {
+              detail::simd::softmax_backward_lanes<false>(gs.data, gs.ld, ys.data, ys.ld,
+                                                          gr.cols(), k, os.data, os.ld, lanes);
+            })) {
+          return;
+        }
         constexpr bool kContiguous =
             detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
             detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&

@@ -16,14 +16,21 @@ namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// At most kMaxBlocks blocks of at least kMinBlock items: the block size depends on n alone.
+// At most kMaxBlocks blocks of at least kMinBlock items: the block size depends on n alone. Blocks
+// grow up to kWideBlock items while that still leaves kWantBlocks of them (threads stay busy): the
+// lane kernels (lane_kernels.hpp) run a strip within one block, and a column-major strip needs
+// hundreds of samples per page it visits.
 class Blocks {
  public:
   static constexpr Eigen::Index kMaxBlocks = 256;
   static constexpr Eigen::Index kMinBlock = 16;
+  static constexpr Eigen::Index kWideBlock = 256;
+  static constexpr Eigen::Index kWantBlocks = 16;
 
   explicit Blocks(Eigen::Index n)
-      : n_(n), size_(std::max(kMinBlock, (n + kMaxBlocks - 1) / kMaxBlocks)) {}
+      : n_(n),
+        size_(std::max({kMinBlock, (n + kMaxBlocks - 1) / kMaxBlocks,
+                        std::min(kWideBlock, (n + kWantBlocks - 1) / kWantBlocks)})) {}
   Eigen::Index count() const { return (n_ + size_ - 1) / size_; }
   Eigen::Index of(Eigen::Index item) const { return item / size_; }
   Eigen::Index begin(Eigen::Index block) const { return block * size_; }
