@@ -763,7 +763,7 @@ TEMPLATE_TEST_CASE("nll_loss, its per-sample form and forward_backward allocate 
 
 // ---- the softmax family -----------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("log_softmax, softmax and logsumexp allocate nothing into preallocated outputs",
+TEMPLATE_TEST_CASE("the softmax family and its backward allocate nothing into preallocated outputs",
                    "[no_allocation][softmax]", float, double) {
   using S = TestType;
   for (const Shape shape : kShapes) {
@@ -779,6 +779,16 @@ TEMPLATE_TEST_CASE("log_softmax, softmax and logsumexp allocate nothing into pre
         });
         check_no_allocation("softmax, " + what, [&] {
           xent::softmax(x, out, layout);
+          g_pointer_sink = &out(0, 0);
+        });
+        // The backward functions into a preallocated grad_input (x stands in for both grad_output
+        // and the forward's output: values do not matter here).
+        check_no_allocation("log_softmax_backward, " + what, [&] {
+          xent::log_softmax_backward(x, x, out, layout);
+          g_pointer_sink = &out(0, 0);
+        });
+        check_no_allocation("softmax_backward, " + what, [&] {
+          xent::softmax_backward(x, x, out, layout);
           g_pointer_sink = &out(0, 0);
         });
       });

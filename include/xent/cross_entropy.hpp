@@ -221,7 +221,8 @@ struct CrossEntropyKernel {
     const Scalar eps = static_cast<Scalar>(opts.label_smoothing());
     const Scalar eps_per_class = classes > 0 ? eps / static_cast<Scalar>(classes) : Scalar(0);
     // Samples adjacent in memory (logits, targets and gradient) take a lane per sample.
-    if constexpr (has_contiguous_columns<const Rows>() && has_contiguous_columns<const ProbRows>() &&
+    if constexpr (has_contiguous_columns<const Rows>() &&
+                  has_contiguous_columns<const ProbRows>() &&
                   std::is_same<typename ProbRows::Scalar, Scalar>::value &&
                   (!kGrad || has_contiguous_columns<std::decay_t<GradRows>>())) {
       if (classes > 0) {

@@ -31,10 +31,11 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
       detail::simd::LaneState<Scalar> lanes;
-      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
-                                                                   auto xs, auto, auto os) {
-            detail::simd::log_softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
-          })) {
+      if (detail::simd::run_lanes<Scalar>(
+              rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k, auto xs, auto, auto os) {
+                detail::simd::log_softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld,
+                                                lanes);
+              })) {
         return;
       }
       constexpr bool kContiguous =
@@ -100,10 +101,10 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
       detail::simd::LaneState<Scalar> lanes;
-      if (detail::simd::run_lanes<Scalar>(rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k,
-                                                                   auto xs, auto, auto os) {
-            detail::simd::softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
-          })) {
+      if (detail::simd::run_lanes<Scalar>(
+              rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k, auto xs, auto, auto os) {
+                detail::simd::softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
+              })) {
         return;
       }
       constexpr bool kContiguous =
@@ -156,12 +157,13 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
     detail::simd::LaneState<Scalar> lanes;
     alignas(64) Scalar values[detail::simd::kLaneStripMax];
-    if (detail::simd::run_lanes<Scalar>(rows, nullptr, nullptr, [&](Eigen::Index n0,
-                                                                     Eigen::Index k, auto xs,
-                                                                     auto, auto) {
-          detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
-          for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
-        }, detail::simd::kLaneSmallClasses)) {
+    if (detail::simd::run_lanes<Scalar>(
+            rows, nullptr, nullptr,
+            [&](Eigen::Index n0, Eigen::Index k, auto xs, auto, auto) {
+              detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
+              for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
+            },
+            detail::simd::kLaneSmallClasses)) {
       return;
     }
     constexpr bool kContiguous = detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>();
@@ -178,11 +180,10 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
       }
       if constexpr (kContiguous) {  // max ignoring NaN; a NaN makes the sum NaN
         detail::simd::RowScan<Scalar> scan;
-        detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1,
-                                      static_cast<Scalar*>(nullptr),
-                                      static_cast<const Scalar*>(nullptr), scan,
-                                      static_cast<Scalar*>(nullptr),
-                                      n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+        detail::simd::scan_row<false>(
+            rows.row(n).data(), rows.cols(), -1, static_cast<Scalar*>(nullptr),
+            static_cast<const Scalar*>(nullptr), scan, static_cast<Scalar*>(nullptr),
+            n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
         if (std::isinf(scan.max)) {  // -inf or +inf, unless a NaN hides behind it
           result(n) = rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
                                                         : scan.max;
@@ -214,36 +215,46 @@ detail::PlainVector<Derived> logsumexp(const Eigen::MatrixBase<Derived>& x,
   return out;
 }
 
-// Gradient of log_softmax from its output y: g - exp(y) * sum(g), per sample.
-template <class G, class Y>
-detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
-                                            const Eigen::MatrixBase<Y>& output,
-                                            Layout layout = Layout::SamplesInRows) {
+// Gradient of log_softmax from its output y: g - exp(y) * sum(g), per sample, into grad_input (a
+// plain matrix is resized; a Map or Block must have the right shape). The second form returns it.
+template <class G, class Y, class Out>
+void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
+                          const Eigen::MatrixBase<Y>& output,
+                          const Eigen::MatrixBase<Out>& grad_input,
+                          Layout layout = Layout::SamplesInRows) {
   detail::assert_public_scalar<typename Y::Scalar>();
   static_assert(
       std::is_same<typename G::Scalar, typename Y::Scalar>::value,
       "xent::log_softmax_backward: grad_output and output must have the same scalar type");
   detail::check_same_shape("log_softmax_backward", "grad_output", grad_output, output.rows(),
                            output.cols(), "output");
-  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(grad_input);
+  detail::prepare_output("log_softmax_backward", "grad_input", result, output.rows(),
+                         output.cols());
   const detail::InputRef<Y> y(output.derived());
   const detail::InputRef<G> g(grad_output.derived());
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
-      detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+      detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
         detail::simd::LaneState<Scalar> lanes;
-        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
-                                                              auto gs, auto ys, auto os) {
-              detail::simd::softmax_backward_lanes<true>(gs.data, gs.ld, ys.data, ys.ld,
-                                                         gr.cols(), k, os.data, os.ld, lanes);
-            })) {
+        if (detail::simd::run_lanes<Scalar>(
+                gr, yr, dst, [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                  detail::simd::softmax_backward_lanes<true>(gs.data, gs.ld, ys.data, ys.ld,
+                                                             gr.cols(), k, os.data, os.ld, lanes);
+                })) {
           return;
         }
         constexpr bool kContiguous =
             detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
             detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&
             detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+        // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+        const int threads = detail::threads_for(yr.rows(), yr.cols());
+        static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
           if constexpr (kContiguous) {
             detail::simd::contiguous_log_softmax_backward(gr.row(n).data(), yr.row(n).data(),
@@ -256,38 +267,54 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
       });
     });
   });
+}
+
+template <class G, class Y>
+detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
+                                            const Eigen::MatrixBase<Y>& output,
+                                            Layout layout = Layout::SamplesInRows) {
+  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  log_softmax_backward(grad_output, output, result, layout);
   return result;
 }
 
-// Gradient of softmax from its output y: y * (g - sum(g * y)), per sample.
-template <class G, class Y>
-detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
-                                        const Eigen::MatrixBase<Y>& output,
-                                        Layout layout = Layout::SamplesInRows) {
+// Gradient of softmax from its output y: y * (g - sum(g * y)), per sample, into grad_input or
+// returned.
+template <class G, class Y, class Out>
+void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::MatrixBase<Y>& output,
+                      const Eigen::MatrixBase<Out>& grad_input,
+                      Layout layout = Layout::SamplesInRows) {
   detail::assert_public_scalar<typename Y::Scalar>();
   static_assert(std::is_same<typename G::Scalar, typename Y::Scalar>::value,
                 "xent::softmax_backward: grad_output and output must have the same scalar type");
   detail::check_same_shape("softmax_backward", "grad_output", grad_output, output.rows(),
                            output.cols(), "output");
-  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  auto& result = const_cast<Eigen::MatrixBase<Out>&>(grad_input);
+  detail::prepare_output("softmax_backward", "grad_input", result, output.rows(), output.cols());
   const detail::InputRef<Y> y(output.derived());
   const detail::InputRef<G> g(grad_output.derived());
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
-      detail::with_samples_in_rows(result, layout, [&](auto&& dst) {
+      detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
         detail::simd::LaneState<Scalar> lanes;
-        if (detail::simd::run_lanes<Scalar>(gr, yr, dst, [&](Eigen::Index, Eigen::Index k,
-                                                              auto gs, auto ys, auto os) {
-              detail::simd::softmax_backward_lanes<false>(gs.data, gs.ld, ys.data, ys.ld,
-                                                          gr.cols(), k, os.data, os.ld, lanes);
-            })) {
+        if (detail::simd::run_lanes<Scalar>(
+                gr, yr, dst, [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                  detail::simd::softmax_backward_lanes<false>(gs.data, gs.ld, ys.data, ys.ld,
+                                                              gr.cols(), k, os.data, os.ld, lanes);
+                })) {
           return;
         }
         constexpr bool kContiguous =
             detail::has_contiguous_rows<const std::decay_t<decltype(yr)>>() &&
             detail::has_contiguous_rows<const std::decay_t<decltype(gr)>>() &&
             detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
+        // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
+        const int threads = detail::threads_for(yr.rows(), yr.cols());
+        static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
         for (Eigen::Index n = 0; n < yr.rows(); ++n) {
           if constexpr (kContiguous) {
             detail::simd::contiguous_softmax_backward(gr.row(n).data(), yr.row(n).data(),
@@ -300,6 +327,14 @@ detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
       });
     });
   });
+}
+
+template <class G, class Y>
+detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
+                                        const Eigen::MatrixBase<Y>& output,
+                                        Layout layout = Layout::SamplesInRows) {
+  detail::PlainMatrix<Y> result(output.rows(), output.cols());
+  softmax_backward(grad_output, output, result, layout);
   return result;
 }
 

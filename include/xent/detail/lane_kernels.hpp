@@ -169,9 +169,8 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
   const bool keep = lane_keep_exps<T>(classes, n);
   lane_max(x, ld, classes, n, st.max);
   lane_exp_sum(x, ld, classes, n, st.max, st.sum, keep ? out : nullptr, old);
-  for_each_packet<T>(n, [&](Eigen::Index i, int) {
-    (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i);
-  });
+  for_each_packet<T>(
+      n, [&](Eigen::Index i, int) { (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
     T* o_ahead = out_ahead(out, old, c, classes);
@@ -179,9 +178,10 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
       prefetch_lanes(ahead, i);
       prefetch_out(o_ahead, i);
       T* p = out + c * old + i;
-      const V e = keep ? load_lanes(p, count, T(0))
-                       : exp(load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()) -
-                             V::load(st.max + i));
+      const V e = keep
+                      ? load_lanes(p, count, T(0))
+                      : exp(load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()) -
+                            V::load(st.max + i));
       store_lanes(p, count, e * V::load(st.a + i));
     });
   }
@@ -234,7 +234,8 @@ void softmax_backward_lanes(const T* g, Eigen::Index gld, const T* y, Eigen::Ind
   }
 }
 
-// ---- cross-entropy with class-index targets ------------------------------------------------------
+// ---- cross-entropy with class-index targets
+// ------------------------------------------------------
 
 template <class T>
 struct CrossEntropyLaneParams {
@@ -244,10 +245,10 @@ struct CrossEntropyLaneParams {
 };
 
 // Per-sample loss (and gradient when g is given) of a strip. cls[i] is sample i's class as T, set
-// for whole packets (negative: ignored, loss 0 and an exactly-zero gradient row); loss(i, value) and scale(i) take
-// strip-local indices. Closed forms and precision care as CrossEntropyKernel::run_index: `others`
-// (the sum without the target's term) gives 1 - p_y and -log p_y = log1p(others) exactly when the
-// target is the max.
+// for whole packets (negative: ignored, loss 0 and an exactly-zero gradient row); loss(i, value)
+// and scale(i) take strip-local indices. Closed forms and precision care as
+// CrossEntropyKernel::run_index: `others` (the sum without the target's term) gives 1 - p_y and
+// -log p_y = log1p(others) exactly when the target is the max.
 template <class T, class LossFn, class ScaleFn>
 void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n,
                          const T* cls, const CrossEntropyLaneParams<T>& p, LossFn&& loss, T* g,
@@ -344,9 +345,10 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
 
 // ---- cross-entropy with class-probability targets -----------------------------------------------
 
-// t' = (1 - e) t + e / C, q_c = w_c t'_c, Q = sum_c q_c: loss = Q log s - sum_{t'_c != 0} q_c (x_c - m)
-// (a class with t'_c = 0 adds nothing even where x_c = -inf), grad = (g Q / s) exp(x_c - m) - g q_c.
-// Same formulas and order of operations per element as CrossEntropyKernel::run_probabilities.
+// t' = (1 - e) t + e / C, q_c = w_c t'_c, Q = sum_c q_c: loss = Q log s - sum_{t'_c != 0} q_c (x_c
+// - m) (a class with t'_c = 0 adds nothing even where x_c = -inf), grad = (g Q / s) exp(x_c - m) -
+// g q_c. Same formulas and order of operations per element as
+// CrossEntropyKernel::run_probabilities.
 template <class T, class LossFn, class ScaleFn>
 void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Eigen::Index tld,
                                      Eigen::Index classes, Eigen::Index n,
