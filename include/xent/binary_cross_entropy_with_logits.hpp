@@ -12,10 +12,10 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <algorithm>
-#include <cmath>
 
 #include "detail/elementwise_loss.hpp"
+#include "detail/simd/math.hpp"
+#include "detail/simd/vec.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
 
@@ -23,38 +23,37 @@ namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// log(1 + e^z) without overflow or loss of the tail.
-template <class Scalar>
-Scalar softplus(Scalar z) {
-  return std::max(z, Scalar(0)) + std::log1p(std::exp(-std::abs(z)));
-}
-
-// 1 / (1 + e^-z), from whichever side does not overflow.
-template <class Scalar>
-Scalar sigmoid(Scalar z) {
-  if (z >= 0) return 1 / (1 + std::exp(-z));
-  const Scalar e = std::exp(z);
-  return e / (1 + e);
-}
-
 struct BCEWithLogitsKernel {
   // Targets are used as given (t = 2 is accepted), as in PyTorch.
   template <class X, class T>
   static void check(const char*, const X&, const T&) {}
 
-  template <class Scalar>
-  static Scalar loss(Scalar x, Scalar t, Scalar pos_weight) {
-    const Scalar negative = 1 - t;
-    const Scalar positive = pos_weight * t;
-    Scalar value = 0;
-    if (negative != 0) value += negative * softplus(x);
-    if (positive != 0) value += positive * softplus(-x);
-    return value;
-  }
-
-  template <class Scalar>
-  static Scalar grad(Scalar x, Scalar t, Scalar pos_weight) {
-    return (1 - t) * sigmoid(x) - pos_weight * t * sigmoid(-x);
+  // With e = exp(-|x|) (one exp for everything): softplus(+-x) = max(+-x, 0) + log1p(e), and
+  // sigmoid(|x|) = 1 / (1 + e), sigmoid(-|x|) = e / (1 + e). A term whose coefficient (1 - t or
+  // P t) is 0 is skipped, so the limits at x = +-inf hold (0 * inf would be NaN); a NaN coefficient
+  // is not 0 and propagates.
+  template <bool kLoss, bool kGrad, class T>
+  static XENT_SIMD_INLINE void eval(simd::Vec<T> x, simd::Vec<T> t, simd::Vec<T> pos_weight,
+                                    simd::Vec<T>& loss, simd::Vec<T>& grad) {
+    using V = simd::Vec<T>;
+    const V zero = V::zero(), one = V::set1(T(1));
+    const V e = simd::exp(-simd::abs(x));
+    const V negative = one - t;
+    const V positive = pos_weight * t;
+    if constexpr (kLoss) {
+      const V tail = simd::log1p(e);
+      const V softplus_x = simd::max(x, zero) + tail;  // max keeps a NaN x
+      const V softplus_minus_x = simd::max(-x, zero) + tail;
+      loss = simd::select(negative != zero, negative * softplus_x, zero) +
+             simd::select(positive != zero, positive * softplus_minus_x, zero);
+    }
+    if constexpr (kGrad) {
+      const V r = one / (one + e);
+      const V q = e * r;
+      const V sigmoid_x = simd::select(x >= zero, r, q);
+      const V sigmoid_minus_x = simd::select(x <= zero, r, q);
+      grad = negative * sigmoid_x - positive * sigmoid_minus_x;
+    }
   }
 };
 
