@@ -28,32 +28,48 @@ struct BCEWithLogitsKernel {
   template <class X, class T>
   static void check(const char*, const X&, const T&) {}
 
-  // With e = exp(-|x|) (one exp for everything): softplus(+-x) = max(+-x, 0) + log1p(e), and
-  // sigmoid(|x|) = 1 / (1 + e), sigmoid(-|x|) = e / (1 + e). A term whose coefficient (1 - t or
-  // P t) is 0 is skipped, so the limits at x = +-inf hold (0 * inf would be NaN); a NaN coefficient
-  // is not 0 and propagates.
+  // With e = exp(-|x|) in [0, 1] (one exp for everything) and r = 1 / (1 + e) (one division):
+  // softplus(+-x) = max(+-x, 0) + log1p(e), sigmoid(|x|) = r, sigmoid(-|x|) = e r. A term whose
+  // coefficient (1 - t or P t) is 0 is skipped, so the limits at x = +-inf hold (0 * inf would be
+  // NaN); a NaN coefficient is not 0 and propagates, and so does a NaN x (through max(x, 0)).
   template <bool kLoss, bool kGrad, class T>
   static XENT_SIMD_INLINE void eval(simd::Vec<T> x, simd::Vec<T> t, simd::Vec<T> pos_weight,
                                     simd::Vec<T>& loss, simd::Vec<T>& grad) {
     using V = simd::Vec<T>;
     const V zero = V::zero(), one = V::set1(T(1));
     const V e = simd::exp(-simd::abs(x));
+    const V u = one + e;
+    const V r = one / u;
     const V negative = one - t;
     const V positive = pos_weight * t;
     if constexpr (kLoss) {
-      const V tail = simd::log1p(e);
-      const V softplus_x = simd::max(x, zero) + tail;  // max keeps a NaN x
+      const V tail = log1p_unit(e, u, r);
+      const V softplus_x = simd::max(x, zero) + tail;
       const V softplus_minus_x = simd::max(-x, zero) + tail;
       loss = simd::select(negative != zero, negative * softplus_x, zero) +
              simd::select(positive != zero, positive * softplus_minus_x, zero);
     }
     if constexpr (kGrad) {
-      const V r = one / (one + e);
       const V q = e * r;
       const V sigmoid_x = simd::select(x >= zero, r, q);
       const V sigmoid_minus_x = simd::select(x <= zero, r, q);
       grad = negative * sigmoid_x - positive * sigmoid_minus_x;
     }
+  }
+
+ private:
+  // log1p(e) for e in [0, 1], given u = 1 + e and r = 1 / u: simd::log1p's steps with its second
+  // division c / u replaced by c r (c, the rounding error of 1 + e, is below half an ulp of u, so
+  // the change is far below the result's ulp). A NaN e gives an unspecified value: the caller's
+  // max(x, 0) + tail is NaN then anyway.
+  template <class T>
+  static XENT_SIMD_INLINE simd::Vec<T> log1p_unit(simd::Vec<T> e, simd::Vec<T> u, simd::Vec<T> r) {
+    using V = simd::Vec<T>;
+    const V c = e - (u - V::set1(T(1)));  // u - 1 is exact for u in [1, 2]
+    V k, f;
+    simd::math_impl::reduce_log_argument(u, k, f);
+    return simd::math_impl::log_reconstruct(
+        k, f, simd::fma(k, V::set1(simd::MathConstants<T>::ln2_lo), c * r));
   }
 };
 
