@@ -31,7 +31,7 @@ struct BCEWithLogitsKernel {
   // With e = exp(-|x|) in [0, 1] (one exp for everything) and r = 1 / (1 + e) (one division):
   // softplus(+-x) = max(+-x, 0) + log1p(e), sigmoid(|x|) = r, sigmoid(-|x|) = e r. A term whose
   // coefficient (1 - t or P t) is 0 is skipped, so the limits at x = +-inf hold (0 * inf would be
-  // NaN); a NaN coefficient is not 0 and propagates, and so does a NaN x (through max(x, 0)).
+  // NaN); a NaN coefficient is not 0 and propagates, and a NaN x gives NaN (as in the reference).
   template <bool kLoss, bool kGrad, class T>
   static XENT_SIMD_INLINE void eval(simd::Vec<T> x, simd::Vec<T> t, simd::Vec<T> pos_weight,
                                     simd::Vec<T>& loss, simd::Vec<T>& grad) {
@@ -48,6 +48,7 @@ struct BCEWithLogitsKernel {
       const V softplus_minus_x = simd::max(-x, zero) + tail;
       loss = simd::select(negative != zero, negative * softplus_x, zero) +
              simd::select(positive != zero, positive * softplus_minus_x, zero);
+      loss = simd::select(simd::is_nan(x), x, loss);  // even where both terms are skipped
     }
     if constexpr (kGrad) {
       const V q = e * r;
