@@ -201,9 +201,11 @@ XENT_SIMD_INLINE void store_lanes(Scalar* p, int lanes, simd::Vec<Scalar> v) {
 }
 
 // Elements [i, i + lanes) of the chunk: out = w * loss and/or grad = (scale * w) * d loss / dx, as
-// the scalar form scale(i, j) * w * grad would round them.
+// the scalar form scale(i, j) * w * grad would round them. `unit_w`: w is 1 everywhere (no
+// multiply); `scale_w`: scale * w when both are one value for the chunk.
 template <class Kernel, bool kSum, bool kOut, bool kGrad, bool kTail, class Scalar>
 XENT_SIMD_INLINE void element_step(const ElementChunk<Scalar>& c, Eigen::Index i, int lanes,
+                                   bool unit_w, simd::Vec<Scalar> scale_w,
                                    LaneSums<Scalar>& sums) {
   using V = simd::Vec<Scalar>;
   const V x = load_lanes<kTail>(c.x + i, lanes);
@@ -213,7 +215,7 @@ XENT_SIMD_INLINE void element_step(const ElementChunk<Scalar>& c, Eigen::Index i
   V loss = V::zero(), grad = V::zero();
   Kernel::template eval<kSum || kOut, kGrad>(x, t, pos, loss, grad);
   if constexpr (kSum || kOut) {
-    const V weighted = w * loss;
+    const V weighted = unit_w ? loss : w * loss;  // 1 * v = v for every v
     if constexpr (kOut) store_lanes<kTail>(c.out + i, lanes, weighted);
     if constexpr (kSum) {
       sums.add(kTail ? simd::select(simd::Mask<Scalar>::first(lanes), weighted, V::zero())
@@ -221,19 +223,29 @@ XENT_SIMD_INLINE void element_step(const ElementChunk<Scalar>& c, Eigen::Index i
     }
   }
   if constexpr (kGrad) {
-    const V scale = c.scale ? load_lanes<kTail>(c.scale + i, lanes) : V::set1(c.scale_all);
-    store_lanes<kTail>(c.out + i, lanes, (scale * w) * grad);
+    V factor = scale_w;
+    if (c.w != nullptr || c.scale != nullptr) {
+      factor = (c.scale ? load_lanes<kTail>(c.scale + i, lanes) : V::set1(c.scale_all)) * w;
+    }
+    store_lanes<kTail>(c.out + i, lanes, factor * grad);
   }
 }
 
 template <class Kernel, bool kSum, bool kOut, bool kGrad, class Scalar>
-void element_chunk(const ElementChunk<Scalar>& c, Eigen::Index n, LaneSums<Scalar>& sums) {
+void element_chunk(const ElementChunk<Scalar>& c, Eigen::Index n, LaneSums<Scalar>& block_sums) {
   constexpr int W = simd::Vec<Scalar>::width;
+  const bool unit_w = c.w == nullptr && c.w_all == Scalar(1);
+  const simd::Vec<Scalar> scale_w = simd::Vec<Scalar>::set1(c.scale_all * c.w_all);
+  LaneSums<Scalar> sums = block_sums;  // in registers for the loop
   Eigen::Index i = 0;
-  for (; i + W <= n; i += W) element_step<Kernel, kSum, kOut, kGrad, false>(c, i, W, sums);
-  if (i < n) {
-    element_step<Kernel, kSum, kOut, kGrad, true>(c, i, static_cast<int>(n - i), sums);
+  for (; i + W <= n; i += W) {
+    element_step<Kernel, kSum, kOut, kGrad, false>(c, i, W, unit_w, scale_w, sums);
   }
+  if (i < n) {
+    element_step<Kernel, kSum, kOut, kGrad, true>(c, i, static_cast<int>(n - i), unit_w, scale_w,
+                                                  sums);
+  }
+  block_sums = sums;
 }
 
 // Is m one contiguous array in its storage order?
