@@ -509,8 +509,9 @@ void require_thread_invariant(F&& f, const char* what) {
 TEMPLATE_TEST_CASE("element-wise kernels give bitwise the same results for 1 and 2 threads",
                    "[elementwise][threads]", float, double) {
   using S = TestType;
-  // Big enough to be split across two threads (>= 64 K elements), with adversarial values.
-  const Index rows = 300, cols = 251;
+  // Big enough to be split across two threads (>= 64 K elements), with adversarial values; long
+  // lines (per-line path with broadcast weights) and short ones (chunks of whole lines).
+  const auto [rows, cols] = GENERATE(std::pair<Index, Index>{300, 251}, std::pair<Index, Index>{8000, 9});
   Rng rng(77);
   const Mat<S> x = adversarial_logits<S>(rows, cols, rng);
   const Mat<S> t = adversarial_targets<S>(rows, cols, rng, false);

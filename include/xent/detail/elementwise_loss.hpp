@@ -358,6 +358,28 @@ struct AxisVector {
       all = static_cast<Scalar>(data[o]);
     }
   }
+
+  // The same for a chunk of `lines` whole lines of `inner` elements from line o on (the grouped
+  // path): the vector along the inner index repeated per line (restaged only when `restage`: the
+  // pattern of a block's first chunk covers its later ones), or each line's value inner times.
+  void apply_lines(Eigen::Index o, Eigen::Index lines, Eigen::Index inner, Scalar* buffer,
+                   bool restage, const Scalar*& ptr, Scalar& all) const {
+    if (data == nullptr) {
+      ptr = nullptr;
+      all = Scalar(1);
+      return;
+    }
+    if (along_inner && !restage) {
+      ptr = buffer;
+      return;
+    }
+    for (Eigen::Index l = 0; l < lines; ++l) {
+      for (Eigen::Index j = 0; j < inner; ++j) {
+        buffer[l * inner + j] = static_cast<Scalar>(along_inner ? data[j] : data[o + l]);
+      }
+    }
+    ptr = buffer;
+  }
 };
 
 // The view of per-element upstream gradients (std::nullptr_t: none; then a stand-in never read).
@@ -427,9 +449,14 @@ Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::Mat
   const Index size = x.size();
   const Index inner = X::IsRowMajor ? x.cols() : x.rows();
   const Index outer = X::IsRowMajor ? x.rows() : x.cols();
-  const bool flat = is_contiguous(in) && t.flat() && sink.flat() && (!kScaled || go.flat()) &&
-                    pos_axis.data == nullptr &&
-                    (kind == WeightKind::None || (kind == WeightKind::Elementwise && w_matrix.flat()));
+  // Flat: every operand one contiguous array in the input's order, nothing broadcast. Grouped:
+  // the same but with a broadcast weight or pos_weight, and short lines: chunks of whole lines
+  // with the broadcast values staged per chunk. Otherwise: line by line.
+  const bool contiguous = is_contiguous(in) && t.flat() && sink.flat() && (!kScaled || go.flat()) &&
+                          (kind != WeightKind::Elementwise || w_matrix.flat());
+  const bool broadcast = pos_axis.data != nullptr || w_axis.data != nullptr;
+  const bool flat = contiguous && !broadcast;
+  const bool grouped = contiguous && broadcast && inner > 0 && inner <= kElementChunk / 2;
 
   // The line o's elements [k, k + n) (flat: o = 0, k anywhere) through the kernel.
   struct Buffers {
@@ -473,6 +500,26 @@ Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::Mat
       for (Index chunk = begin; chunk < end; ++chunk) {
         const Index k = chunk * kElementChunk;
         run_chunk(b, 0, k, std::min(kElementChunk, size - k), true, sums);
+      }
+    } else if (grouped) {
+      const Index per_chunk = kElementChunk / inner;
+      for (Index o = begin; o < end; o += per_chunk) {
+        const Index lines = std::min(per_chunk, end - o);
+        const Index k = o * inner, n = lines * inner;
+        ElementChunk<Scalar> c{};
+        c.x = in.data() + k;
+        c.t = t.read(0, k, n, b.t);
+        if (kind == WeightKind::Elementwise) {
+          c.w = w_matrix.read(0, k, n, b.w);
+          c.w_all = Scalar(1);
+        } else {
+          w_axis.apply_lines(o, lines, inner, b.w, o == begin, c.w, c.w_all);
+        }
+        pos_axis.apply_lines(o, lines, inner, b.pos, o == begin, c.pos, c.pos_all);
+        if constexpr (kScaled) c.scale = go.read(0, k, n, b.scale);
+        c.scale_all = scale;
+        c.out = sink.begin(0, k, b.out);
+        element_chunk<Kernel, kSum, kOut, kGrad>(c, n, sums);
       }
     } else {
       for (Index o = begin; o < end; ++o) {
