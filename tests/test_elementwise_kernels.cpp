@@ -511,7 +511,8 @@ TEMPLATE_TEST_CASE("element-wise kernels give bitwise the same results for 1 and
   using S = TestType;
   // Big enough to be split across two threads (>= 64 K elements), with adversarial values; long
   // lines (per-line path with broadcast weights) and short ones (chunks of whole lines).
-  const auto [rows, cols] = GENERATE(std::pair<Index, Index>{300, 251}, std::pair<Index, Index>{8000, 9});
+  const auto shape = GENERATE(std::pair<Index, Index>{300, 251}, std::pair<Index, Index>{8000, 9});
+  const Index rows = shape.first, cols = shape.second;  // (lambdas cannot capture bindings in C++17)
   Rng rng(77);
   const Mat<S> x = adversarial_logits<S>(rows, cols, rng);
   const Mat<S> t = adversarial_targets<S>(rows, cols, rng, false);
