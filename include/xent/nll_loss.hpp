@@ -60,7 +60,10 @@ void zero_fill(G& grad) {
     const Eigen::Index size = grad.size();
     if (grad.innerStride() == 1 &&
         (grad.outerSize() <= 1 || grad.outerStride() == grad.innerSize())) {
-      constexpr Eigen::Index kChunk = Eigen::Index(1) << 14;
+      // Chunks of 2^20 entries and blocks of at least 16 chunks (64 MiB of float): a big
+      // gradient is cleared by a few large memsets, which the C library does with streaming
+      // stores (the old contents are not read); threads only for the biggest.
+      constexpr Eigen::Index kChunk = Eigen::Index(1) << 20;
       const Eigen::Index chunks = (size + kChunk - 1) / kChunk;
       Scalar* data = grad.data();
       for_each_block(Blocks(chunks), chunks, kChunk, [&](Eigen::Index begin, Eigen::Index end) {

@@ -14,7 +14,8 @@
 // scattered out): every layout runs the same vector code, and nothing allocates.
 // When every operand is one contiguous array in the same order and no weight broadcasts along an
 // axis, the matrix is treated as one flat array whose chunks run across line ends: a column-major
-// input or a short inner dimension then runs as fast as one long row.
+// input or a short inner dimension then runs as fast as one long row. With a broadcast weight or
+// pos_weight and short lines, chunks hold whole lines and the broadcast values are staged for them.
 //
 // Sums. A block's element losses accumulate in double vector lanes (float widened to double;
 // double with Neumaier's compensation per lane), added to the block's Accumulator in lane order at
