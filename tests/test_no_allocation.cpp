@@ -853,3 +853,54 @@ TEMPLATE_TEST_CASE("binary_cross_entropy_forward_backward allocates nothing with
     }
   }
 }
+
+TEST_CASE("the element-wise kernels' staged paths allocate nothing", "[no_allocation][bce][nll_loss]") {
+  // Targets of the other storage order than the logits, and gradients of the other order, go
+  // through the kernels' stack buffers (per-line path); lines longer than one chunk (600 > 256)
+  // restage their broadcast weights per chunk. nll_loss zero-fills big gradients in blocks.
+  using S = float;
+  for (const Shape shape : {Shape{37, 13}, Shape{3, 600}, Shape{600, 3}}) {
+    for (const Layout layout : {Layout::SamplesInRows, Layout::SamplesInColumns}) {
+      const Data<S> d = make_data<S>(shape, layout, 61);
+      const std::string base = case_name(scalar_name<S>(), layout, shape);
+      const RowMat<S> x_row = d.logits;
+      const Mat<S> x_col = d.logits;
+      const Mat<S> t_col = d.binary;
+      const RowMat<S> t_row = d.binary;
+      RowMat<S> g_row(x_row.rows(), x_row.cols());
+      Mat<S> g_col(x_row.rows(), x_row.cols());
+      for (const auto& [opts, opts_name] :
+           binary_options<BCEWithLogitsLossOptions>(layout, d.logits.rows(), d.logits.cols())) {
+        const std::string what = base + "\n  " + opts_name;
+        check_no_allocation("BCE-with-logits forward_backward, row-major logits, column-major targets and grad, " + what,
+                            [&] {
+                              g_value_sink =
+                                  xent::binary_cross_entropy_with_logits_forward_backward(x_row, t_col, g_col, opts);
+                            });
+        check_no_allocation("BCE-with-logits forward_backward, column-major logits, row-major targets and grad, " + what,
+                            [&] {
+                              g_value_sink =
+                                  xent::binary_cross_entropy_with_logits_forward_backward(x_col, t_row, g_row, opts);
+                            });
+        check_no_allocation("BCE-with-logits per-element losses, row-major logits, column-major targets and out, " + what,
+                            [&] {
+                              xent::binary_cross_entropy_with_logits_per_sample(x_row, t_col, g_col, opts);
+                              g_pointer_sink = g_col.data();
+                            });
+      }
+      const Mat<S> p_col = d.binary.reverse();
+      const RowMat<S> p_row = p_col;
+      for (const auto& [opts, opts_name] : binary_options<BCELossOptions>(layout, p_col.rows(), p_col.cols())) {
+        check_no_allocation("BCE forward_backward, row-major input, column-major targets and grad, " + base + "\n  " +
+                                opts_name,
+                            [&] { g_value_sink = xent::binary_cross_entropy_forward_backward(p_row, t_col, g_col, opts); });
+      }
+      const Mat<S> log_probabilities = xent::log_softmax(d.logits, layout);
+      const RowMat<S> lp_row = log_probabilities;
+      for (const auto& [opts, opts_name] : class_options<NLLLossOptions>(layout, shape.classes, false, true)) {
+        check_no_allocation("nll_loss_forward_backward, row-major input, column-major grad, " + base + "\n  " + opts_name,
+                            [&] { g_value_sink = xent::nll_loss_forward_backward(lp_row, d.targets, g_col, opts); });
+      }
+    }
+  }
+}

@@ -13,6 +13,8 @@
 
 #include "detail/checks.hpp"
 #include "detail/elementwise_loss.hpp"
+#include "detail/simd/math.hpp"
+#include "detail/simd/vec.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
 
@@ -27,16 +29,18 @@ struct BCEKernel {
     check_unit_interval(fn, "target", t);
   }
 
-  template <class Scalar>
-  static Scalar loss(Scalar p, Scalar t, Scalar) {
-    const Scalar log_p = std::max(std::log(p), Scalar(-100));
-    const Scalar log_1mp = std::max(std::log1p(-p), Scalar(-100));
-    return -(t * log_p + (1 - t) * log_1mp);
-  }
-
-  template <class Scalar>
-  static Scalar grad(Scalar p, Scalar t, Scalar) {
-    return (p - t) / std::max(p * (1 - p), Scalar(1e-12));
+  // The clamps are selects: max(log p, -100) keeps log p's NaN (none here: inputs are checked).
+  template <bool kLoss, bool kGrad, class T>
+  static XENT_SIMD_INLINE void eval(simd::Vec<T> p, simd::Vec<T> t, simd::Vec<T>,
+                                    simd::Vec<T>& loss, simd::Vec<T>& grad) {
+    using V = simd::Vec<T>;
+    const V one = V::set1(T(1));
+    if constexpr (kLoss) {
+      const V log_p = simd::max(simd::log(p), V::set1(T(-100)));
+      const V log_1mp = simd::max(simd::log1p(-p), V::set1(T(-100)));
+      loss = -(t * log_p + (one - t) * log_1mp);
+    }
+    if constexpr (kGrad) grad = (p - t) / simd::max(p * (one - p), V::set1(T(1e-12)));
   }
 
  private:

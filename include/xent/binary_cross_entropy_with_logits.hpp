@@ -12,10 +12,10 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <algorithm>
-#include <cmath>
 
 #include "detail/elementwise_loss.hpp"
+#include "detail/simd/math.hpp"
+#include "detail/simd/vec.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
 
@@ -23,38 +23,88 @@ namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// log(1 + e^z) without overflow or loss of the tail.
-template <class Scalar>
-Scalar softplus(Scalar z) {
-  return std::max(z, Scalar(0)) + std::log1p(std::exp(-std::abs(z)));
-}
-
-// 1 / (1 + e^-z), from whichever side does not overflow.
-template <class Scalar>
-Scalar sigmoid(Scalar z) {
-  if (z >= 0) return 1 / (1 + std::exp(-z));
-  const Scalar e = std::exp(z);
-  return e / (1 + e);
-}
-
 struct BCEWithLogitsKernel {
   // Targets are used as given (t = 2 is accepted), as in PyTorch.
   template <class X, class T>
   static void check(const char*, const X&, const T&) {}
 
-  template <class Scalar>
-  static Scalar loss(Scalar x, Scalar t, Scalar pos_weight) {
-    const Scalar negative = 1 - t;
-    const Scalar positive = pos_weight * t;
-    Scalar value = 0;
-    if (negative != 0) value += negative * softplus(x);
-    if (positive != 0) value += positive * softplus(-x);
-    return value;
+  // With a = |x|, e = exp(-a) in [0, 1] (one exp for everything), tail = log1p(e):
+  //   softplus(x) = max(x, 0) + tail, softplus(-x) = max(-x, 0) + tail,
+  //   loss = (1 - t) softplus(x) + P t softplus(-x) = (1 - t + P t) tail + c a,
+  //   c = 1 - t for x > 0, P t otherwise (the coefficient of the softplus that grows with a);
+  //   sigmoid(-a) = q = e / (1 + e), sigmoid(a) = 1 - q.
+  // For t in [0, 1] and P >= 0 every term is non-negative: no cancellation, full accuracy in the
+  // tails. c a is skipped when c = 0, so that the limits at x = +-inf hold (0 * inf would be NaN):
+  // x = +inf, t = 1 gives 0, x = -inf, t = 0 gives 0. A NaN x, t or P gives NaN.
+  template <bool kLoss, bool kGrad, class T>
+  static XENT_SIMD_INLINE void eval(simd::Vec<T> x, simd::Vec<T> t, simd::Vec<T> pos_weight,
+                                    simd::Vec<T>& loss, simd::Vec<T>& grad) {
+    using V = simd::Vec<T>;
+    const V zero = V::zero(), one = V::set1(T(1));
+    const V a = simd::abs(x);
+    const V e = simd::exp(-a);
+    V tail, q;
+    tail_and_sigmoid<kLoss>(e, tail, q);
+    const V negative = one - t;
+    const V positive = pos_weight * t;
+    const simd::Mask<T> x_positive = x > zero;
+    if constexpr (kLoss) {
+      const V c = simd::select(x_positive, negative, positive);
+      const V growing = simd::select(c != zero, c * a, zero);
+      loss = simd::fma(negative + positive, tail, growing);
+    }
+    if constexpr (kGrad) {
+      // At x = 0 both sigmoids are q = 1 - q = 1/2.
+      const V r = one - q;
+      const V sigmoid_x = simd::select(x_positive, r, q);
+      const V sigmoid_minus_x = simd::select(x_positive, q, r);
+      grad = simd::fma(negative, sigmoid_x, -(positive * sigmoid_minus_x));
+    }
   }
 
-  template <class Scalar>
-  static Scalar grad(Scalar x, Scalar t, Scalar pos_weight) {
-    return (1 - t) * sigmoid(x) - pos_weight * t * sigmoid(-x);
+ private:
+  // tail = log1p(e) (when kLoss) and q = e / (1 + e), for e in [0, 1] (NaN in, NaN out); q is
+  // exactly 0 at e = 0 and 1/2 at e = 1. The division is cheap next to a polynomial of the same
+  // accuracy: it runs beside the multiply-adds (measured with AVX-512 on AMD Zen 4).
+  //
+  // float: log1p(e) = e L(s), L a polynomial of degree 10 in s = 2e - 1 in [-1, 1], the Chebyshev
+  // interpolant of log1p(e)/e (the function's only singularity, e = -1, is far enough for 2^-24.5
+  // relative accuracy at that degree, coefficients rounded to float included): no logarithm's
+  // range reduction, full relative accuracy as e -> 0, and exactly 0 at e = 0. Tested within 8 eps.
+  // double: simd::log1p's steps, its division c / u replaced by c r with r = 1 / (1 + e).
+  template <bool kLoss>
+  static XENT_SIMD_INLINE void tail_and_sigmoid(simd::Vec<float> e, simd::Vec<float>& tail,
+                                                simd::Vec<float>& q) {
+    using V = simd::Vec<float>;
+    static constexpr float kLog1pOverE[] = {
+        1.940133415700984e-06f, -6.356139692798024e-06f, 1.5670666471123695e-05f,
+        -5.268831591820344e-05f, 0.00018512118549551815f, -0.0006428557680919766f,
+        0.0022882013581693172f, -0.008460952900350094f, 0.03315243870019913f,
+        -0.14426355063915253f, 0.8109301924705505f};
+    if constexpr (kLoss) {
+      const V s = simd::fma(e, V::set1(2.0f), V::set1(-1.0f));
+      tail = e * simd::math_impl::horner(s, kLog1pOverE);
+    }
+    q = e / (V::set1(1.0f) + e);
+  }
+
+  template <bool kLoss>
+  static XENT_SIMD_INLINE void tail_and_sigmoid(simd::Vec<double> e, simd::Vec<double>& tail,
+                                                simd::Vec<double>& q) {
+    using V = simd::Vec<double>;
+    const V one = V::set1(1.0);
+    const V u = one + e;
+    const V r = one / u;
+    q = e * r;
+    if constexpr (kLoss) {
+      // log1p(e) = log(u) + c / u, c = e - (u - 1) the rounding error of 1 + e (u - 1 is exact
+      // for u in [1, 2]); c r for c / u changes the result far below its ulp.
+      const V c = e - (u - one);
+      V k, f;
+      simd::math_impl::reduce_log_argument(u, k, f);
+      tail = simd::math_impl::log_reconstruct(
+          k, f, simd::fma(k, V::set1(simd::MathConstants<double>::ln2_lo), c * r));
+    }
   }
 };
 

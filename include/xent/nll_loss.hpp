@@ -4,12 +4,16 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "detail/checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
+#include "detail/parallel.hpp"
 #include "detail/views.hpp"
 #include "options.hpp"
 
@@ -46,6 +50,72 @@ struct NLLLossKernel {
   }
 };
 
+// The gradient of NLL is 0 but at one entry per sample, whatever the input holds: a zero fill of
+// the whole gradient (a memset when its memory is one contiguous array, in either storage order,
+// split into fixed blocks for threads) and then a scatter of -w_y * scale(n).
+template <class G>
+void zero_fill(G& grad) {
+  using Scalar = typename G::Scalar;
+  if constexpr ((int(G::Flags) & Eigen::DirectAccessBit) != 0) {
+    const Eigen::Index size = grad.size();
+    if (grad.innerStride() == 1 &&
+        (grad.outerSize() <= 1 || grad.outerStride() == grad.innerSize())) {
+      // Chunks of 2^20 entries and blocks of at least 16 chunks (64 MiB of float): a big
+      // gradient is cleared by a few large memsets, which the C library does with streaming
+      // stores (the old contents are not read); threads only for the biggest.
+      constexpr Eigen::Index kChunk = Eigen::Index(1) << 20;
+      const Eigen::Index chunks = (size + kChunk - 1) / kChunk;
+      Scalar* data = grad.data();
+      for_each_block(Blocks(chunks), chunks, kChunk, [&](Eigen::Index begin, Eigen::Index end) {
+        const Eigen::Index first = begin * kChunk, last = std::min(size, end * kChunk);
+        // All-zero bits are +0.0 in IEEE float and double.
+        std::memset(static_cast<void*>(data + first), 0,
+                    static_cast<std::size_t>(last - first) * sizeof(Scalar));
+      });
+      return;
+    }
+  }
+  grad.setZero();
+}
+
+// Sums the losses -w_y x(n, y) of the samples into sums (if not nullptr), and, unless grad is
+// nullptr, zero-fills grad and writes -w_y * scale(n) at each sample's target.
+template <class X, class Y, class G, class ScaleFn>
+void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& targets,
+                        const NLLLossOptions& opts, BlockSums<typename X::Scalar>* sums, G* grad,
+                        ScaleFn&& scale) {
+  using Scalar = typename X::Scalar;
+  constexpr bool kGrad = !std::is_same<G, std::nullptr_t>::value;
+  if constexpr (kGrad) zero_fill(*grad);
+  const bool rows = opts.layout() == Layout::SamplesInRows;
+  const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
+  const InputRef<X> in(x.derived());
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& w = opts.template weight_as<Scalar>();
+  const Blocks blocks(samples);
+  for_each_block(blocks, samples, 1, [&](Eigen::Index begin, Eigen::Index end) {
+    for (Eigen::Index n = begin; n < end; ++n) {
+      const Eigen::Index y = class_of(targets.derived(), n, opts);
+      if (y < 0) {
+        if (sums != nullptr) sums->add(n, 0.0);
+        continue;
+      }
+      const Scalar w_y = opts.has_weight() ? w(y) : Scalar(1);
+      if (sums != nullptr) sums->add(n, -w_y * (rows ? in(n, y) : in(y, n)));
+      if constexpr (kGrad) {
+        (rows ? grad->coeffRef(n, y) : grad->coeffRef(y, n)) = -w_y * scale(n);
+      }
+    }
+  });
+}
+
+template <class X, class Y, class ScaleFn>
+PlainMatrix<X> nll_gradient(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& targets,
+                            const NLLLossOptions& opts, ScaleFn&& scale) {
+  PlainMatrix<X> grad(x.rows(), x.cols());
+  nll_gather_scatter(x, targets, opts, nullptr, &grad, scale);
+  return grad;
+}
+
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 
@@ -79,8 +149,13 @@ detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
                                          const Eigen::DenseBase<Y>& targets,
                                          const NLLLossOptions& opts = {},
                                          typename X::Scalar grad_output = 1) {
-  return detail::loss_backward<detail::NLLLossKernel>("nll_loss_backward", log_probs, targets, opts,
-                                                      grad_output);
+  using Scalar = typename X::Scalar;
+  detail::assert_public_scalar<Scalar>();
+  const double denominator =
+      detail::NLLLossKernel::check("nll_loss_backward", log_probs, targets, opts);
+  const Scalar scale =
+      detail::reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
+  return detail::nll_gradient(log_probs, targets, opts, [&](Eigen::Index) { return scale; });
 }
 
 template <class X, class Y, class G>
@@ -88,17 +163,43 @@ detail::PlainMatrix<X> nll_loss_per_sample_backward(const Eigen::MatrixBase<X>& 
                                                     const Eigen::DenseBase<Y>& targets,
                                                     const Eigen::MatrixBase<G>& grad_outputs,
                                                     const NLLLossOptions& opts = {}) {
-  return detail::per_sample_loss_backward<detail::NLLLossKernel>(
-      "nll_loss_per_sample_backward", log_probs, targets, grad_outputs, opts);
+  using Scalar = typename X::Scalar;
+  const char* fn = "nll_loss_per_sample_backward";
+  detail::assert_public_scalar<Scalar>();
+  detail::NLLLossKernel::check(fn, log_probs, targets, opts);
+  const Eigen::Index samples =
+      detail::samples_of(log_probs.rows(), log_probs.cols(), opts.layout());
+  if ((grad_outputs.rows() != 1 && grad_outputs.cols() != 1) || grad_outputs.size() != samples) {
+    detail::fail(fn, "grad_outputs has shape " +
+                         detail::shape_text(grad_outputs.rows(), grad_outputs.cols()) +
+                         ", expected a vector of " + std::to_string(samples) +
+                         " entries (one per sample)");
+  }
+  return detail::nll_gradient(log_probs, targets, opts, [&](Eigen::Index n) {
+    return static_cast<Scalar>(grad_outputs.derived().coeff(n));
+  });
 }
 
+// The loss and its gradient into grad: a zero fill of grad plus one entry per sample.
 template <class X, class Y, class G>
 typename X::Scalar nll_loss_forward_backward(const Eigen::MatrixBase<X>& log_probs,
                                              const Eigen::DenseBase<Y>& targets,
                                              const Eigen::MatrixBase<G>& grad,
                                              const NLLLossOptions& opts = {}) {
-  return detail::loss_forward_backward<detail::NLLLossKernel>("nll_loss_forward_backward",
-                                                              log_probs, targets, grad, opts);
+  using Scalar = typename X::Scalar;
+  const char* fn = "nll_loss_forward_backward";
+  detail::assert_public_scalar<Scalar>();
+  static_assert(std::is_same<typename G::Scalar, Scalar>::value,
+                "xent: grad must have the logits' scalar type");
+  const double denominator = detail::NLLLossKernel::check(fn, log_probs, targets, opts);
+  auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
+  detail::prepare_output(fn, "grad", result, log_probs.rows(), log_probs.cols());
+  const Scalar scale = detail::reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);
+  const detail::Blocks blocks(detail::samples_of(log_probs.rows(), log_probs.cols(), opts.layout()));
+  detail::BlockSums<Scalar> sums(blocks);
+  detail::nll_gather_scatter(log_probs, targets, opts, &sums, &result.derived(),
+                             [&](Eigen::Index) { return scale; });
+  return detail::reduce(sums.total(), opts.reduction(), denominator);
 }
 
 // The loss as an object, like torch::nn::NLLLoss.

@@ -986,6 +986,28 @@ XENT_SIMD_INLINE T reduce_min(Vec<T> v) {
   return any(is_nan(v)) ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
+// ---- widening float lanes to double (element-wise loss sums accumulate float in double) ---------
+// lo gets lanes [0, w) of v and hi lanes [w, 2w), w = Vec<double>::width; in the scalar tier (one
+// lane each) lo = v and hi = 0.
+XENT_SIMD_INLINE void widen(Vec<float> v, Vec<double>& lo, Vec<double>& hi) {
+#if defined(XENT_SIMD_TIER_AVX512)
+  lo.p = _mm512_cvtps_pd(_mm512_castps512_ps256(v.p));
+  hi.p = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v.p), 1)));
+#elif defined(XENT_SIMD_TIER_AVX2)
+  lo.p = _mm256_cvtps_pd(_mm256_castps256_ps128(v.p));
+  hi.p = _mm256_cvtps_pd(_mm256_extractf128_ps(v.p, 1));
+#elif defined(XENT_SIMD_TIER_SSE2)
+  lo.p = _mm_cvtps_pd(v.p);
+  hi.p = _mm_cvtps_pd(_mm_movehl_ps(v.p, v.p));
+#elif defined(XENT_SIMD_TIER_NEON)
+  lo.p = vcvt_f64_f32(vget_low_f32(v.p));
+  hi.p = vcvt_high_f64_f32(v.p);
+#else
+  lo.p = static_cast<double>(v.p);
+  hi.p = 0.0;
+#endif
+}
+
 }  // namespace simd
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
