@@ -37,10 +37,15 @@ enum class Fn {
   LogSumExp,             // logsumexp into a preallocated vector of N
   NllLossFwdBwd,         // nll_loss_forward_backward (the forward alone only reads N values)
   BceWithLogitsFwdBwd,   // binary_cross_entropy_with_logits_forward_backward, float targets N x C
+  LogSoftmaxBackward,    // log_softmax_backward(grad_output, output) into a preallocated N x C
+  CrossEntropyInPlace,   // cross_entropy_forward_backward_in_place (xent only: logits -> gradient)
 };
-constexpr Fn kAllFns[] = {Fn::CrossEntropy,  Fn::CrossEntropyFwdBwd, Fn::CrossEntropyProbFwdBwd,
-                          Fn::LogSoftmax,    Fn::Softmax,            Fn::LogSumExp,
-                          Fn::NllLossFwdBwd, Fn::BceWithLogitsFwdBwd};
+constexpr Fn kAllFns[] = {Fn::CrossEntropy,        Fn::CrossEntropyFwdBwd, Fn::CrossEntropyProbFwdBwd,
+                          Fn::LogSoftmax,          Fn::Softmax,            Fn::LogSumExp,
+                          Fn::NllLossFwdBwd,       Fn::BceWithLogitsFwdBwd, Fn::LogSoftmaxBackward,
+                          Fn::CrossEntropyInPlace};
+// Functions also measured on the extra shapes (kExtraShapes in bench_main.cpp).
+constexpr Fn kExtraShapeFns[] = {Fn::CrossEntropy, Fn::CrossEntropyFwdBwd, Fn::LogSoftmax};
 
 inline const char* fn_name(Fn f) {
   switch (f) {
@@ -52,13 +57,17 @@ inline const char* fn_name(Fn f) {
     case Fn::LogSumExp: return "logsumexp";
     case Fn::NllLossFwdBwd: return "nll_loss_fwd_bwd";
     case Fn::BceWithLogitsFwdBwd: return "bce_with_logits_fwd_bwd";
+    case Fn::LogSoftmaxBackward: return "log_softmax_bwd";
+    case Fn::CrossEntropyInPlace: return "cross_entropy_in_place";
   }
   return "?";
 }
 
-// Which inputs / outputs a function needs.
+// Which inputs / outputs a function needs. log_softmax_bwd takes the probability targets as its
+// grad_output and the logits as the log_softmax output (values do not change its speed).
 inline bool needs_prob_targets(Fn f) {
-  return f == Fn::CrossEntropyProbFwdBwd || f == Fn::BceWithLogitsFwdBwd;
+  return f == Fn::CrossEntropyProbFwdBwd || f == Fn::BceWithLogitsFwdBwd ||
+         f == Fn::LogSoftmaxBackward;
 }
 inline bool needs_matrix_output(Fn f) { return f != Fn::CrossEntropy && f != Fn::LogSumExp; }
 

@@ -2,7 +2,10 @@
 //
 //   <function>/<impl>/<row_major|col_major>/N:<n>/C:<c>/threads:<t>/<warm|cold>
 //     function: cross_entropy, cross_entropy_fwd_bwd, cross_entropy_prob_fwd_bwd, log_softmax,
-//               softmax, logsumexp, nll_loss_fwd_bwd, bce_with_logits_fwd_bwd
+//               softmax, logsumexp, nll_loss_fwd_bwd, bce_with_logits_fwd_bwd, log_softmax_bwd,
+//               cross_entropy_in_place (xent only)
+//     shapes:   the five (1 and 2 threads, warm; cold for the largest), and kExtraShapes
+//               (cross_entropy, cross_entropy_fwd_bwd, log_softmax; 1 thread, xent and torch)
 //     impl:     xent, reference (xent::reference), naive (hand-written Eigen), torch (libtorch)
 //   roof/read/threads:<t>    streaming sum over 512 MiB of floats (> the last-level cache)
 //   roof/write/threads:<t>   memset to zero of 512 MiB
@@ -51,6 +54,9 @@ struct Shape {
 };
 constexpr Shape kShapes[] = {{8192, 10}, {4096, 1000}, {512, 32000}, {64, 128000}, {16384, 4096}};
 constexpr Shape kLargest = {16384, 4096};
+// Beyond the shapes (1 thread, xent and torch, kExtraShapeFns): binary, just past a
+// 32-class small-C path, a few hundred classes, and a GPT-2-sized vocabulary beyond L3.
+constexpr Shape kExtraShapes[] = {{65536, 2}, {16384, 33}, {2048, 257}, {256, 50257}};
 constexpr int kThreadCounts[] = {1, 2};
 
 // xent::reference builds several float matrices per call and runs at a few 10 M elements/s; on
@@ -187,6 +193,7 @@ void register_all() {
           for (int threads : kThreadCounts) {
             const Case k{fn, order, s.n, s.c, threads, cold};
             add("xent", run_xent, k);
+            if (fn == Fn::CrossEntropyInPlace) continue;  // xent only (compared to torch fwd_bwd)
 #ifdef XENT_BENCH_WITH_TORCH
             add("torch", run_torch, k);
 #endif
@@ -196,6 +203,20 @@ void register_all() {
             if (!cold && s.n * s.c <= kReferenceMaxElements) add("reference", run_reference, k);
           }
         }
+      }
+    }
+  }
+}
+
+void register_extra_shapes() {
+  for (const Shape& s : kExtraShapes) {
+    for (Order order : {Order::RowMajor, Order::ColMajor}) {
+      for (Fn fn : kExtraShapeFns) {
+        const Case k{fn, order, s.n, s.c, 1, false};
+        add("xent", run_xent, k);
+#ifdef XENT_BENCH_WITH_TORCH
+        add("torch", run_torch, k);
+#endif
       }
     }
   }
@@ -268,6 +289,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("reference_max_elements", std::to_string(kReferenceMaxElements));
 
   register_all();
+  register_extra_shapes();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

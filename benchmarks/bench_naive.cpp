@@ -73,6 +73,13 @@ float nll_loss_fwd_bwd(const M& x, const Targets& y, M& g) {
   return loss;
 }
 
+// g - exp(y) * rowsum(g): the textbook log_softmax backward.
+template <class M>
+void log_softmax_bwd(const M& g, const M& y, M& out) {
+  const Vector s = g.rowwise().sum();
+  out = g - (y.array().exp().colwise() * s.array()).matrix();
+}
+
 // The usual stable form: max(x, 0) - x t + log1p(exp(-|x|)); gradient (sigmoid(x) - t) / numel.
 template <class M>
 float bce_with_logits_fwd_bwd(const M& x, const M& t, M& g) {
@@ -140,6 +147,14 @@ void run(benchmark::State& state, const Case& k) {
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
+      break;
+    case Fn::LogSoftmaxBackward:
+      timed_loop(state, k, [&](int i) {
+        log_softmax_bwd(d.t[i], d.x[i], d.out[i]);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::CrossEntropyInPlace:  // not registered: xent only
       break;
   }
 }

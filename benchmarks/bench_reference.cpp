@@ -70,6 +70,14 @@ void run(benchmark::State& state, const Case& k) {
         benchmark::DoNotOptimize(grad.data());
       });
       break;
+    case Fn::LogSoftmaxBackward:
+      timed_loop(state, k, [&](int i) {
+        auto grad = ref::log_softmax_backward(d.t[i], d.x[i]);
+        benchmark::DoNotOptimize(grad.data());
+      });
+      break;
+    case Fn::CrossEntropyInPlace:  // not registered: xent only
+      break;
   }
 }
 

@@ -118,6 +118,16 @@ void run(benchmark::State& state, const Case& k) {
         return F::binary_cross_entropy_with_logits(xi, t[i]);
       });
       break;
+    case Fn::LogSoftmaxBackward: {
+      torch::NoGradGuard no_grad;
+      timed_loop(state, k, [&](int i) {
+        torch::_log_softmax_backward_data_out(out[i], t[i], x[i], 1, torch::kFloat32);
+        benchmark::DoNotOptimize(out[i].data_ptr());
+      });
+      break;
+    }
+    case Fn::CrossEntropyInPlace:  // not registered: xent only
+      break;
   }
 }
 

@@ -64,6 +64,22 @@ void run(benchmark::State& state, const Case& k) {
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
+    case Fn::LogSoftmaxBackward:
+      timed_loop(state, k, [&](int i) {
+        xent::log_softmax_backward(d.t[i], d.x[i], d.out[i]);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
+    case Fn::CrossEntropyInPlace:
+      // The gradient overwrites the logits: work on copies of them in the output buffers (after
+      // the first call they hold the previous gradient; the rate does not depend on the values).
+      for (std::size_t i = 0; i < d.out.size(); ++i) d.out[i] = d.x[i];
+      timed_loop(state, k, [&](int i) {
+        float loss = xent::cross_entropy_forward_backward_in_place(d.out[i], d.y);
+        benchmark::DoNotOptimize(loss);
+        benchmark::DoNotOptimize(d.out[i].data());
+      });
+      break;
   }
 }
 

@@ -17,6 +17,8 @@ import subprocess
 import sys
 
 SHAPES = [(8192, 10), (4096, 1000), (512, 32000), (64, 128000), (16384, 4096)]
+EXTRA_SHAPES = [(65536, 2), (16384, 33), (2048, 257), (256, 50257)]
+EXTRA_FUNCTIONS = ["cross_entropy", "cross_entropy_fwd_bwd", "log_softmax"]
 LARGEST = (16384, 4096)
 IMPLS = ["xent", "reference", "naive", "torch"]
 ORDERS = ["row_major", "col_major"]
@@ -33,7 +35,11 @@ FUNCTIONS = {
     "logsumexp": ("logsumexp", "exp"),
     "nll_loss_fwd_bwd": ("nll_loss forward+backward", "write"),
     "bce_with_logits_fwd_bwd": ("binary_cross_entropy_with_logits forward+backward", "read"),
+    "log_softmax_bwd": ("log_softmax_backward", "exp"),
+    "cross_entropy_in_place": ("cross_entropy fused forward+backward, gradient over the logits", "exp"),
 }
+# Functions only xent has: compared with the other implementations' version of this function.
+COMPARED_WITH = {"cross_entropy_in_place": "cross_entropy_fwd_bwd"}
 
 CASE_RE = re.compile(
     r"^(?P<fn>[a-z_]+)/(?P<impl>[a-z]+)/(?P<order>row_major|col_major)/N:(?P<n>\d+)/C:(?P<c>\d+)"
@@ -187,7 +193,10 @@ def describe(ctx):
         " zeroed before each iteration as PyTorch 1.13's `zero_grad()` does; run with"
         " `XENT_BENCH_TORCH_SET_TO_NONE=1` for `zero_grad(set_to_none=True)`, PyTorch 2's default,"
         " which is faster where the gradient fits in cache). " + malloc_text(ctx) +
-        " *fwd_bwd* = loss and gradient of the mean loss. *warm*: the same buffers every iteration;"
+        " *fwd_bwd* = loss and gradient of the mean loss. *log_softmax_bwd*: `log_softmax_backward`"
+        " into a preallocated output (torch: `_log_softmax_backward_data_out`). *cross_entropy_in_place*:"
+        " xent's fused call that overwrites the logits with their gradient (no second N×C buffer);"
+        " its reference / naive / torch columns are those of *cross_entropy_fwd_bwd*. *warm*: the same buffers every iteration;"
         " *cold* (largest shape only): buffers rotated over more than 300 MiB. Warm data of the"
         " smaller shapes stays in L2/L3, so a warm rate may exceed a DRAM roof (xent/roof > 1).",
         "",
@@ -204,6 +213,8 @@ def describe(ctx):
 
 
 def rate(rates, fn, impl, order, shape, t, cache="warm"):
+    if impl != "xent":
+        fn = COMPARED_WITH.get(fn, fn)
     return rates.get((fn, impl, order, shape[0], shape[1], t, cache))
 
 
@@ -365,6 +376,23 @@ def scaling_table(rates):
             "|---|---|---:|---:|---:|---:|", *rows, ""]
 
 
+def extra_shapes_table(rates):
+    rows = []
+    for fn in EXTRA_FUNCTIONS:
+        for order in ORDERS:
+            for s in EXTRA_SHAPES:
+                x, th = rate(rates, fn, "xent", order, s, 1), rate(rates, fn, "torch", order, s, 1)
+                if x is None:
+                    continue
+                rows.append(f"| `{fn}` | {order.replace('_', '-')} | {s[0]} × {s[1]} | {g(x)} | {g(th)} |"
+                            f" {ratio(x, th)} |")
+    if not rows:
+        return []
+    return ["## Beyond the issue's shapes (1 thread, warm)", "",
+            "| function | storage | N × C | xent | torch | xent / torch |",
+            "|---|---|---|---:|---:|---:|", *rows, ""]
+
+
 def chart(rates, path, ctx):
     import matplotlib
     matplotlib.use("Agg")
@@ -372,11 +400,12 @@ def chart(rates, path, ctx):
 
     colors = {"xent": "#1f77b4", "torch": "#d62728", "naive": "#2ca02c", "reference": "#7f7f7f"}
     fns = list(FUNCTIONS)
-    fig, axes = plt.subplots(4, 4, figsize=(20, 15), sharey=True)
+    cols = (len(fns) + 1) // 2
+    fig, axes = plt.subplots(4, cols, figsize=(5 * cols, 15), sharey=True)
     exp1, read1, write1 = roof(rates, "exp", 1), roof(rates, "read", 1), roof(rates, "write", 1)
     for oi, order in enumerate(ORDERS):
         for fi, fn in enumerate(fns):
-            ax = axes[2 * oi + fi // 4][fi % 4]
+            ax = axes[2 * oi + fi // cols][fi % cols]
             width = 0.2
             for ii, impl in enumerate(["xent", "torch", "naive", "reference"]):
                 xs, ys = [], []
@@ -398,7 +427,7 @@ def chart(rates, path, ctx):
             ax.set_xticks(range(len(SHAPES)))
             ax.set_xticklabels([f"{n}×{c}" for n, c in SHAPES], rotation=30, fontsize=8)
             ax.grid(axis="y", which="both", alpha=0.3)
-            if fi % 4 == 0:
+            if fi % cols == 0:
                 ax.set_ylabel("Gelem/s (log)")
     handles, labels = [], []
     for ax in axes.flat:  # every implementation and roof kind once
@@ -435,7 +464,7 @@ def main():
     if not args.no_chart:
         lines += ["![Gelem/s per function and shape, 1 thread](chart.png)", ""]
     lines += second_core_warning(rates) + targets(rates) + roofs_table(rates) + main_tables(rates, threads) + cold_table(rates)
-    lines += scaling_table(rates)
+    lines += extra_shapes_table(rates) + scaling_table(rates)
     readme = os.path.join(args.outdir, "README.md")
     with open(readme, "w") as f:
         f.write("\n".join(lines).rstrip() + "\n")
