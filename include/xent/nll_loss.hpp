@@ -153,8 +153,7 @@ detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
   detail::assert_public_scalar<Scalar>();
   const double denominator =
       detail::NLLLossKernel::check("nll_loss_backward", log_probs, targets, opts);
-  const Scalar scale =
-      detail::reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
+  const Scalar scale = detail::reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
   return detail::nll_gradient(log_probs, targets, opts, [&](Eigen::Index) { return scale; });
 }
 
@@ -195,7 +194,8 @@ typename X::Scalar nll_loss_forward_backward(const Eigen::MatrixBase<X>& log_pro
   auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
   detail::prepare_output(fn, "grad", result, log_probs.rows(), log_probs.cols());
   const Scalar scale = detail::reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);
-  const detail::Blocks blocks(detail::samples_of(log_probs.rows(), log_probs.cols(), opts.layout()));
+  const detail::Blocks blocks(
+      detail::samples_of(log_probs.rows(), log_probs.cols(), opts.layout()));
   detail::BlockSums<Scalar> sums(blocks);
   detail::nll_gather_scatter(log_probs, targets, opts, &sums, &result.derived(),
                              [&](Eigen::Index) { return scale; });

@@ -1,8 +1,6 @@
 // xent internals: argument checks that throw exceptions naming the argument, position and value.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <charconv>
 #include <cstdint>
@@ -11,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#include "simd/isa.hpp"
 
 namespace xent {
 namespace detail {

@@ -9,8 +9,6 @@
 // scale(n) * d loss_n / d x_n. Blocks of samples may run on several threads (detail/parallel.hpp).
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <cstddef>
 #include <type_traits>
@@ -19,6 +17,7 @@
 #include "class_targets.hpp"
 #include "parallel.hpp"
 #include "reduce.hpp"
+#include "simd/isa.hpp"
 #include "views.hpp"
 
 namespace xent {

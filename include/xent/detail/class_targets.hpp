@@ -1,8 +1,6 @@
 // xent internals: validation and access of class-index targets, shared by cross-entropy and NLL.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <cstdint>
 #include <stdexcept>
@@ -11,6 +9,7 @@
 #include "../options.hpp"
 #include "checks.hpp"
 #include "reduce.hpp"
+#include "simd/isa.hpp"
 
 namespace xent {
 namespace detail {

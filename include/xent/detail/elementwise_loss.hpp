@@ -23,8 +23,6 @@
 // bitwise the same for any thread count.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -36,6 +34,7 @@
 #include "class_targets.hpp"
 #include "parallel.hpp"
 #include "reduce.hpp"
+#include "simd/isa.hpp"
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 #include "views.hpp"
@@ -206,8 +205,7 @@ XENT_SIMD_INLINE void store_lanes(Scalar* p, int lanes, simd::Vec<Scalar> v) {
 // multiply); `scale_w`: scale * w when both are one value for the chunk.
 template <class Kernel, bool kSum, bool kOut, bool kGrad, bool kTail, class Scalar>
 XENT_SIMD_INLINE void element_step(const ElementChunk<Scalar>& c, Eigen::Index i, int lanes,
-                                   bool unit_w, simd::Vec<Scalar> scale_w,
-                                   LaneSums<Scalar>& sums) {
+                                   bool unit_w, simd::Vec<Scalar> scale_w, LaneSums<Scalar>& sums) {
   using V = simd::Vec<Scalar>;
   const V x = load_lanes<kTail>(c.x + i, lanes);
   const V t = load_lanes<kTail>(c.t + i, lanes);
@@ -321,8 +319,8 @@ class ElementSink {
   }
 
  private:
-  static constexpr bool kDirectType = (int(G::Flags) & Eigen::DirectAccessBit) != 0 &&
-                                      bool(G::IsRowMajor) == bool(X::IsRowMajor);
+  static constexpr bool kDirectType =
+      (int(G::Flags) & Eigen::DirectAccessBit) != 0 && bool(G::IsRowMajor) == bool(X::IsRowMajor);
   G& g_;
   bool direct_ = false;
 };
@@ -401,9 +399,8 @@ template <class Kernel, bool kSum, bool kOut, bool kGrad, class X, class T, clas
           class Prepare, class Sink, class GO>
 Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::MatrixBase<X>& x,
                                                 const Eigen::DenseBase<T>& targets,
-                                                const Options& opts, Prepare&& prepare,
-                                                Sink& sink, const GO* grad_outputs,
-                                                typename X::Scalar scale) {
+                                                const Options& opts, Prepare&& prepare, Sink& sink,
+                                                const GO* grad_outputs, typename X::Scalar scale) {
   using Scalar = typename X::Scalar;
   using Index = Eigen::Index;
   assert_public_scalar<Scalar>();
@@ -526,8 +523,8 @@ Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::Mat
       for (Index o = begin; o < end; ++o) {
         for (Index k = 0; k < inner; k += kElementChunk) {
           // A line within one chunk sees the same broadcast values on every line: stage once.
-          run_chunk(b, o, k, std::min(kElementChunk, inner - k), o == begin || inner > kElementChunk,
-                    sums);
+          run_chunk(b, o, k, std::min(kElementChunk, inner - k),
+                    o == begin || inner > kElementChunk, sums);
         }
       }
     }
@@ -567,8 +564,7 @@ void elementwise_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
 template <class Kernel, bool kLoss, class X, class T, class G, class Options, class GO>
 double elementwise_gradient(const char* fn, const Eigen::MatrixBase<X>& x,
                             const Eigen::DenseBase<T>& targets, Eigen::MatrixBase<G>& grad,
-                            const Options& opts, const GO* grad_outputs,
-                            typename X::Scalar scale) {
+                            const Options& opts, const GO* grad_outputs, typename X::Scalar scale) {
   using Scalar = typename X::Scalar;
   static_assert(std::is_same<typename G::Scalar, Scalar>::value,
                 "xent: grad must have the input's scalar type");

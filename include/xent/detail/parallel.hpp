@@ -3,23 +3,22 @@
 // bitwise the same whatever the thread count.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
 
 #include "../threads.hpp"
 #include "reduce.hpp"
+#include "simd/isa.hpp"
 
 namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// At most kMaxBlocks blocks of at least kMinBlock items: the block size depends on n alone. Blocks
-// grow up to kWideBlock items while that still leaves kWantBlocks of them (threads stay busy): the
-// lane kernels (lane_kernels.hpp) run a strip within one block, and a column-major strip needs
-// hundreds of samples per page it visits.
+// At most kMaxBlocks blocks of at least kMinBlock items, a power of two: the block size depends on
+// n alone. Blocks grow up to kWideBlock items while that still leaves kWantBlocks of them (threads
+// stay busy): the lane kernels (lane_kernels.hpp) run a strip within one block, and a column-major
+// strip needs hundreds of samples per page it visits.
 class Blocks {
  public:
   static constexpr Eigen::Index kMaxBlocks = 256;
@@ -27,17 +26,21 @@ class Blocks {
   static constexpr Eigen::Index kWideBlock = 256;
   static constexpr Eigen::Index kWantBlocks = 16;
 
-  explicit Blocks(Eigen::Index n)
-      : n_(n),
-        size_(std::max({kMinBlock, (n + kMaxBlocks - 1) / kMaxBlocks,
-                        std::min(kWideBlock, (n + kWantBlocks - 1) / kWantBlocks)})) {}
+  explicit Blocks(Eigen::Index n) : n_(n) {
+    const Eigen::Index want = std::max({kMinBlock, (n + kMaxBlocks - 1) / kMaxBlocks,
+                                        std::min(kWideBlock, (n + kWantBlocks - 1) / kWantBlocks)});
+    // A power of two, so finding an item's block (once per sample) is a shift, not a division.
+    while ((Eigen::Index(1) << shift_) < want) ++shift_;
+    size_ = Eigen::Index(1) << shift_;
+  }
   Eigen::Index count() const { return (n_ + size_ - 1) / size_; }
-  Eigen::Index of(Eigen::Index item) const { return item / size_; }
+  Eigen::Index of(Eigen::Index item) const { return item >> shift_; }
   Eigen::Index begin(Eigen::Index block) const { return block * size_; }
   Eigen::Index end(Eigen::Index block) const { return std::min(n_, (block + 1) * size_); }
 
  private:
-  Eigen::Index n_, size_;
+  Eigen::Index n_, size_ = 1;
+  int shift_ = 0;
 };
 
 // The threads worth using for `items` independent items of cost_per_item each (1 without OpenMP),

@@ -1,10 +1,10 @@
 // xent internals: reductions that keep their accuracy over millions of samples.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <cmath>
 #include <type_traits>
+
+#include "simd/isa.hpp"
 
 namespace xent {
 namespace detail {

@@ -1,12 +1,11 @@
 // xent internals: how inputs of any Eigen type and either layout reach the kernels.
 #pragma once
 
-#include "simd/isa.hpp"
-
 #include <Eigen/Core>
 #include <utility>
 
 #include "../options.hpp"
+#include "simd/isa.hpp"
 
 namespace xent {
 namespace detail {

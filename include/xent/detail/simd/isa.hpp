@@ -20,21 +20,23 @@
 // instructions. Everything in the layer therefore lives in an inline namespace named after the
 // instruction set actually used for code generation. Not only the layer: every function of xent
 // whose body is compiled from these headers (the kernels, the public loss functions, the checks,
-// xent::reference) can differ between such units, if only through the compiler's auto-vectorization,
-// so all of them live in it:
+// xent::reference) can differ between such units, if only through the compiler's
+// auto-vectorization, so all of them live in it:
 //
 //   namespace xent { inline namespace XENT_SIMD_ISA_NAMESPACE { cross_entropy, log_softmax, ...,
 //                                                               CrossEntropyLoss, reference } }
-//   namespace xent { namespace detail { inline namespace XENT_SIMD_ISA_NAMESPACE { simd, kernels } } }
+//   namespace xent { namespace detail { inline namespace XENT_SIMD_ISA_NAMESPACE {
+//     simd, kernels, checks } } }
 //
 // so `xent::cross_entropy` or `xent::detail::simd::Vec<float>` is spelled the same everywhere but
 // mangles differently per ISA. The name also separates flag sets that change the code of a tier
-// without changing the tier: the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding) or
-// FMA, AVX-512 with or without AVX512DQ, and the scalar tier with or without hardware FMA. Only the
-// option types and enums (xent/options.hpp) and the thread setting (xent/threads.hpp) stay outside,
-// so that they are one type / one setting across the program; their inline functions hold no
-// arithmetic worth vectorizing. (xent::CrossEntropyLoss is in the ISA namespace: a loss object is
-// not meant to be shared between units built for different instruction sets.)
+// without changing the tier: the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding)
+// or FMA, AVX-512 with or without AVX512DQ, and the scalar tier with or without hardware FMA. Only
+// the option types and enums (xent/options.hpp) and the settings (xent/threads.hpp,
+// xent/tuning.hpp) stay outside, so that they are one type / one setting across the program; their
+// inline functions hold no arithmetic worth vectorizing. (xent::CrossEntropyLoss is in the ISA
+// namespace: a loss object is not meant to be shared between units built for different instruction
+// sets.)
 //
 // Value-safety: every function of the layer relies on IEEE infinities, NaN and subnormals and on
 // the default rounding mode; flush-to-zero / denormals-are-zero modes (MXCSR FTZ/DAZ) change the
