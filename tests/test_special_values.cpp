@@ -745,6 +745,33 @@ TEMPLATE_TEST_CASE("a non-ignored row of all -inf gives NaN", "[special][nonfini
   CHECK(xent::softmax(x).array().isNaN().all());
 }
 
+TEMPLATE_TEST_CASE("probability targets: a row without a distribution gives NaN, even at zero targets",
+                   "[special][nonfinite][probabilities]", float, double) {
+  using S = TestType;
+  // Row 0: all -inf; row 1: a +inf logit; row 2: a NaN logit. Each row's targets are 0 exactly where
+  // its logits are non-finite, so 0 log 0 = 0 (improvement 2) would make them vanish: it must not,
+  // the row has no softmax. Any C, so both the lane path (small C) and the row path are covered.
+  for (const Eigen::Index classes : {3, 40, 1000}) {
+    INFO("C = " << classes);
+    Mat<S> x = Mat<S>::Zero(3, classes), t = Mat<S>::Zero(3, classes);
+    x.row(0).setConstant(-kInf<S>);
+    x(1, 1) = kInf<S>;
+    x(2, 2) = std::numeric_limits<S>::quiet_NaN();
+    t(1, 0) = 1;
+    t(2, 0) = 1;
+    const auto per = xent::cross_entropy_per_sample(x, t);
+    const auto ref = xent::reference::cross_entropy_per_sample(x, t);
+    Mat<S> g(3, classes);
+    const S loss = xent::cross_entropy_forward_backward(x, t, g);
+    for (Eigen::Index n = 0; n < 3; ++n) {
+      INFO("row " << n);
+      CHECK(std::isnan(per(n)));
+      CHECK(std::isnan(ref(n)));
+    }
+    CHECK(std::isnan(loss));
+  }
+}
+
 TEMPLATE_TEST_CASE("logsumexp follows torch.logsumexp on non-finite rows", "[special][logsumexp]",
                    float, double) {
   using S = TestType;

@@ -52,7 +52,7 @@ struct NLLLossKernel {
 
 // The gradient of NLL is 0 but at one entry per sample, whatever the input holds: a zero fill of
 // the whole gradient (a memset when its memory is one contiguous array, in either storage order,
-// split into fixed blocks for threads) and then a scatter of -w_y * scale(n).
+// its chunks shared among the threads) and then a scatter of -w_y * scale(n).
 template <class G>
 void zero_fill(G& grad) {
   using Scalar = typename G::Scalar;
@@ -60,18 +60,23 @@ void zero_fill(G& grad) {
     const Eigen::Index size = grad.size();
     if (grad.innerStride() == 1 &&
         (grad.outerSize() <= 1 || grad.outerStride() == grad.innerSize())) {
-      // Chunks of 2^20 entries and blocks of at least 16 chunks (64 MiB of float): a big
-      // gradient is cleared by a few large memsets, which the C library does with streaming
-      // stores (the old contents are not read); threads only for the biggest.
+      // Chunks of 2^20 entries: a big gradient is cleared by a few large memsets, which the C
+      // library does with streaming stores (the old contents are not read). Zeros are the same
+      // bits whoever writes them, so the chunks are simply shared among the threads.
       constexpr Eigen::Index kChunk = Eigen::Index(1) << 20;
       const Eigen::Index chunks = (size + kChunk - 1) / kChunk;
       Scalar* data = grad.data();
-      for_each_block(Blocks(chunks), chunks, kChunk, [&](Eigen::Index begin, Eigen::Index end) {
-        const Eigen::Index first = begin * kChunk, last = std::min(size, end * kChunk);
+      const int threads = threads_for(chunks, kChunk);
+      static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
+      for (Eigen::Index k = 0; k < chunks; ++k) {
+        const Eigen::Index first = k * kChunk, last = std::min(size, first + kChunk);
         // All-zero bits are +0.0 in IEEE float and double.
         std::memset(static_cast<void*>(data + first), 0,
                     static_cast<std::size_t>(last - first) * sizeof(Scalar));
-      });
+      }
       return;
     }
   }

@@ -140,7 +140,11 @@ Vector<T> ce_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBa
     const Matrix<T> t = smoothed_targets(samples_in_rows<T>(y, opts.layout()), eps);
     for (Eigen::Index n = 0; n < lp.rows(); ++n) {
       for (Eigen::Index c = 0; c < lp.cols(); ++c) {
-        if (t(n, c) != 0) loss(n) -= class_weight<T>(opts, c) * t(n, c) * lp(n, c);  // 0 log 0 = 0
+        // 0 log 0 = 0 for a masked class (log p_c = -inf) of a valid row; a row without a
+        // distribution (all -inf, +inf or NaN logits: NaN log-probabilities) stays NaN, as in PyTorch.
+        if (t(n, c) != 0 || std::isnan(lp(n, c))) {
+          loss(n) -= class_weight<T>(opts, c) * t(n, c) * lp(n, c);
+        }
       }
     }
   }
