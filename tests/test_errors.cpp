@@ -502,6 +502,11 @@ TEMPLATE_TEST_CASE("binary_cross_entropy: probabilities outside [0, 1] or NaN", 
     bad(0, 0) = std::numeric_limits<S>::infinity();
     REQUIRE_XENT_THROWS(std::invalid_argument, "binary_cross_entropy",
                         xent::binary_cross_entropy(bad, t), "input(0, 0) = inf");
+    // A row-major input is checked row by row; the message still names (row, column).
+    Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> bad_rows = p;
+    bad_rows(2, 1) = S(7);
+    REQUIRE_XENT_THROWS(std::invalid_argument, "binary_cross_entropy",
+                        xent::binary_cross_entropy(bad_rows, t), "input(2, 1) = 7");
   }
   SECTION("target") {
     Mat<S> bad = t;

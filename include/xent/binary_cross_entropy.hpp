@@ -44,12 +44,26 @@ struct BCEKernel {
   }
 
  private:
+  // Read in storage order (a row-major matrix row by row), each line checked without branches so
+  // the compiler can vectorize it; only a line holding a bad value is searched again for the
+  // first one, which the message names.
   template <class M>
   static void check_unit_interval(const char* fn, const char* name, const M& m) {
-    for (Eigen::Index j = 0; j < m.cols(); ++j) {
-      for (Eigen::Index i = 0; i < m.rows(); ++i) {
-        const auto v = m(i, j);
+    constexpr bool kRowMajor = bool(M::IsRowMajor);
+    const Eigen::Index outer = kRowMajor ? m.rows() : m.cols();
+    const Eigen::Index inner = kRowMajor ? m.cols() : m.rows();
+    const auto at = [&m](Eigen::Index o, Eigen::Index k) { return kRowMajor ? m(o, k) : m(k, o); };
+    for (Eigen::Index o = 0; o < outer; ++o) {
+      bool line_ok = true;
+      for (Eigen::Index k = 0; k < inner; ++k) {
+        const auto v = at(o, k);
+        line_ok &= (v >= 0) & (v <= 1);
+      }
+      if (line_ok) continue;
+      for (Eigen::Index k = 0; k < inner; ++k) {
+        const auto v = at(o, k);
         if (!(v >= 0 && v <= 1)) {
+          const Eigen::Index i = kRowMajor ? o : k, j = kRowMajor ? k : o;
           fail(fn, std::string("all elements of ") + name + " should be between 0 and 1: " + name +
                        "(" + std::to_string(i) + ", " + std::to_string(j) + ") = " + to_text(v));
         }
