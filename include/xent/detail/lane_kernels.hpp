@@ -437,6 +437,92 @@ constexpr Eigen::Index kLaneSmallClassesSoftmax = 16;
 // Samples per transposed strip: C x 64 scratch per operand, at most 16 KiB in double.
 constexpr Eigen::Index kLaneSmallStrip = 64;
 
+// Transposes between contiguous rows (sample i, class c at src[i * ld + c]) and a lane-major strip
+// (buf[c * kLaneSmallStrip + i]) by W x W tiles in registers (Eigen's ptranspose): a row of a tile
+// is one (masked) vector load or store, a column one aligned vector store or load. Measured against
+// the element-by-element copy (8192 samples, AVX-512, ns per element, copy in / tiles in, copy out /
+// tiles out): float C = 2: 0.46/0.31, 0.28/0.34; C = 3: 0.44/0.22, 0.28/0.24; C = 10: 0.20/0.08,
+// 0.25/0.08; C = 32: 0.24/0.05, 0.24/0.05; double C = 2: 0.42/0.26, 0.42/0.26; C = 10: 0.24/0.10,
+// 0.25/0.10. So tiles everywhere but the output of 2 float classes (a tile is mostly padding).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+template <class T>
+using LaneTile = Eigen::internal::PacketBlock<typename Vec<T>::Packet, Vec<T>::width>;
+
+// buf[c * S + i] = src[i * ld + c] for i < count, c < classes; lanes [count, round up to W) of
+// every buf row get zeros (never read as samples: the kernels mask the strip's tail).
+template <class T, Eigen::Index S>
+void lane_tiles_in(const T* src, Eigen::Index ld, Eigen::Index classes, Eigen::Index count,
+                   T* buf) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if constexpr (W == 1) {
+    for (Eigen::Index i = 0; i < count; ++i) {
+      for (Eigen::Index c = 0; c < classes; ++c) buf[c * S + i] = src[i * ld + c];
+    }
+  } else {
+    for (Eigen::Index i0 = 0; i0 < count; i0 += W) {
+      const int rows = static_cast<int>(std::min<Eigen::Index>(W, count - i0));
+      for (Eigen::Index c0 = 0; c0 < classes; c0 += W) {
+        const int cols = static_cast<int>(std::min<Eigen::Index>(W, classes - c0));
+        LaneTile<T> tile;
+        const T* p = src + i0 * ld + c0;
+        for (int r = 0; r < W; ++r) {
+          tile.packet[r] = r >= rows     ? V::zero().p
+                           : cols == W   ? V::loadu(p + r * ld).p
+                                         : V::load_tail(p + r * ld, cols, T(0)).p;
+        }
+        Eigen::internal::ptranspose(tile);
+        for (int k = 0; k < cols; ++k) V{tile.packet[k]}.store(buf + (c0 + k) * S + i0);
+      }
+    }
+  }
+}
+
+// dst[i * ld + c] = buf[c * S + i] for i < count, c < classes.
+template <class T, Eigen::Index S>
+void lane_tiles_out(const T* buf, Eigen::Index classes, Eigen::Index count, T* dst,
+                    Eigen::Index ld) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if constexpr (W == 1) {
+    for (Eigen::Index i = 0; i < count; ++i) {
+      for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = buf[c * S + i];
+    }
+  } else {
+    if (classes * Eigen::Index(sizeof(T)) <= 8) {  // 2 floats: tiles measured slower (above)
+      for (Eigen::Index i = 0; i < count; ++i) {
+        for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = buf[c * S + i];
+      }
+      return;
+    }
+    for (Eigen::Index i0 = 0; i0 < count; i0 += W) {
+      const int rows = static_cast<int>(std::min<Eigen::Index>(W, count - i0));
+      for (Eigen::Index c0 = 0; c0 < classes; c0 += W) {
+        const int cols = static_cast<int>(std::min<Eigen::Index>(W, classes - c0));
+        LaneTile<T> tile;
+        for (int k = 0; k < W; ++k) {
+          tile.packet[k] = k < cols ? V::load(buf + (c0 + k) * S + i0).p : V::zero().p;
+        }
+        Eigen::internal::ptranspose(tile);
+        T* p = dst + i0 * ld + c0;
+        for (int r = 0; r < rows; ++r) {
+          if (cols == W) {
+            V{tile.packet[r]}.storeu(p + r * ld);
+          } else {
+            V{tile.packet[r]}.store_tail(p + r * ld, cols);
+          }
+        }
+      }
+    }
+  }
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 // Whether a view's samples (rows of the N x C view) are adjacent in memory.
 template <class M>
 constexpr bool lane_contiguous_columns() {
@@ -491,11 +577,7 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
     alignas(64) T ybuf[kHasY ? kLaneSmallClasses * S : 1];
     alignas(64) T obuf[kHasOut ? kLaneSmallClasses * S : 1];
     const auto gather = [&](const auto& m, T* buf, Eigen::Index n0, Eigen::Index count) {
-      const T* src = &m.coeffRef(n0, 0);
-      const Eigen::Index ld = m.outerStride();
-      for (Eigen::Index i = 0; i < count; ++i) {
-        for (Eigen::Index c = 0; c < classes; ++c) buf[c * S + i] = src[i * ld + c];
-      }
+      lane_tiles_in<T, S>(&m.coeffRef(n0, 0), m.outerStride(), classes, count, buf);
     };
     for (Eigen::Index n0 = begin; n0 < end; n0 += S) {
       const Eigen::Index count = std::min(S, end - n0);
@@ -509,11 +591,7 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
       if constexpr (kHasOut) os = {obuf, S};
       f(n0, count, xs, ys, os);
       if constexpr (kHasOut) {
-        T* dst = &out.coeffRef(n0, 0);
-        const Eigen::Index ld = out.outerStride();
-        for (Eigen::Index i = 0; i < count; ++i) {
-          for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = obuf[c * S + i];
-        }
+        lane_tiles_out<T, S>(obuf, classes, count, &out.coeffRef(n0, 0), out.outerStride());
       }
     }
   }
