@@ -88,7 +88,8 @@ struct CrossEntropyKernel {
         begin = run_index_lanes<false>(x, targets, opts, loss, grad, scale, begin, end);
       }
     } else if constexpr (kFused || (!kGrad && has_contiguous_rows<const Rows>())) {
-      if (classes > 0 && classes <= simd::kLaneSmallClasses) {
+      if (classes > 0 &&
+          classes <= (kGrad ? simd::kLaneSmallClassesFused : simd::kLaneSmallClasses)) {
         begin = run_index_lanes<true>(x, targets, opts, loss, grad, scale, begin, end);
       }
     }

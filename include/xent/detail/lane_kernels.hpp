@@ -427,11 +427,13 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
 //   softmax     2.70/0.60  2.96/1.07  3.32/1.73  3.39/2.26  3.08/2.46  3.10/3.42  (rows 3.8)
 //   lsm bwd     2.32/2.00  2.44/3.25  2.82/5.51  2.75/6.35  2.49/5.63  2.57/6.75  (rows 6.6)
 //   logsumexp: lanes 1.2 vs 0.14-0.3 per row (not vectorized) for every C up to 100.
-// (Below 17 classes the lanes win by 3-10x everywhere.) So cross_entropy with index targets and
-// logsumexp take the lanes up to 128 classes (the scratch bound), log_softmax / softmax up to 100,
-// their backward (two streams in, one out, no exp per class: the per-row path is cheap there) up
-// to 16.
+// A second run (loaded machine) had CE fused 0.62/0.47 at 64, 0.63/0.61 at 100, 0.63/0.81 at 128.
+// (Below 17 classes the lanes win by 3-10x everywhere.) So the cross_entropy forward with index
+// targets and logsumexp take the lanes up to 128 classes (the scratch bound), the fused
+// cross_entropy and log_softmax / softmax up to 100, their backward (two streams in, one out, no
+// exp per class: the per-row path is cheap there) up to 16.
 constexpr Eigen::Index kLaneSmallClasses = 128;
+constexpr Eigen::Index kLaneSmallClassesFused = 100;
 constexpr Eigen::Index kLaneSmallClassesSoftmax = 100;
 // Probability targets (a second operand transposed in): lanes / rows, fused, 8192 x C float:
 // C = 10: 1.17/0.33, 33: 1.56/0.78, 64: 1.92/1.50, 100: 1.6/1.65 (noisy tie), 128: 1.7/2.1;
