@@ -1,10 +1,11 @@
 // The lane-per-sample paths (detail/lane_kernels.hpp): taken when the samples are adjacent in
 // memory (column-major with samples in rows, row-major with samples in columns, as matrices, Maps
 // with an outer stride and Blocks) and, after a transpose into stack scratch, for contiguous rows
-// of at most kLaneSmallClasses classes. Checked against xent::reference<long double> for
-// log_softmax, softmax, logsumexp, both backward functions and cross_entropy with index targets
-// (every entry point and option), over class counts around the vector width and the small-C
-// threshold, sample counts with partial packets and strips, adversarial values, and 1 vs 2 threads.
+// of at most kLaneSmallClasses classes (fewer for some functions). Checked against
+// xent::reference<long double> for log_softmax, softmax, logsumexp, both backward functions and
+// cross_entropy with index targets (every entry point and option), over class counts around the
+// vector width and the small-C thresholds, sample counts with partial packets and strips,
+// adversarial values, and 1 vs 2 threads.
 #include <cstdint>
 #include <string>
 
@@ -18,13 +19,13 @@ namespace {
 
 const Layout kLayouts[] = {Layout::SamplesInRows, Layout::SamplesInColumns};
 
-// Class and sample counts: 1, around the widest packet (16 floats), the small-C threshold (32) and
-// the transposed strip (64 samples); N = 0 and counts that leave partial packets.
+// Class and sample counts: 1, around the widest packet (16 floats), the transposed paths'
+// thresholds (16, 100, 128 classes) and strip (64 samples); N = 0 and partial packets.
 #if XENT_TEST_FULL_SWEEP
-const Index kClasses[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 100, 257, 1000};
+const Index kClasses[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 101, 128, 129, 257, 1000};
 const Index kSamples[] = {0, 1, 5, 16, 17, 63, 64, 65, 130, 300};
 #else
-const Index kClasses[] = {1, 3, 16, 17, 32, 33, 100};
+const Index kClasses[] = {1, 3, 16, 17, 32, 33, 100, 101, 128, 129};
 const Index kSamples[] = {0, 1, 17, 65, 130};
 #endif
 

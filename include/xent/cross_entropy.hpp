@@ -88,7 +88,8 @@ struct CrossEntropyKernel {
         begin = run_index_lanes<false>(x, targets, opts, loss, grad, scale, begin, end);
       }
     } else if constexpr (kFused || (!kGrad && has_contiguous_rows<const Rows>())) {
-      if (classes > 0 && classes <= simd::kLaneSmallClasses) {
+      if (classes > 0 &&
+          classes <= (kGrad ? simd::kLaneSmallClassesFused : simd::kLaneSmallClasses)) {
         begin = run_index_lanes<true>(x, targets, opts, loss, grad, scale, begin, end);
       }
     }
@@ -248,6 +249,26 @@ struct CrossEntropyKernel {
                              has_contiguous_rows<const ProbRows>() &&
                              std::is_same<typename ProbRows::Scalar, Scalar>::value &&
                              (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
+    // Few classes: a lane per sample after a transpose of strips into stack scratch, as for index
+    // targets (measured in lane_kernels.hpp: 3.5x at 8192 x 10, float, AVX-512).
+    if constexpr (kVector) {
+      if (classes > 0 && classes <= simd::kLaneSmallClassesProbabilities) {
+        simd::CrossEntropyLaneParams<Scalar> p{};
+        p.eps = eps;
+        p.eps_per_class = eps_per_class;
+        p.w = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
+        simd::LaneState<Scalar> st;
+        simd::for_each_lane_strip<true, Scalar>(
+            x, probs, grad, begin, end,
+            [&](Eigen::Index n0, Eigen::Index count, auto xs, auto ts, auto gs) {
+              simd::cross_entropy_probability_lanes(
+                  xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
+                  [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
+                  [&](Eigen::Index i) { return scale(n0 + i); }, st);
+            });
+        return;
+      }
+    }
 
     for (Eigen::Index n = begin; n < end; ++n) {
       if (classes == 0) {  // an empty sum

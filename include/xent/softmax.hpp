@@ -30,9 +30,9 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
-      detail::simd::LaneState<Scalar> lanes;
       if (detail::simd::run_lanes<Scalar>(
               rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k, auto xs, auto, auto os) {
+                detail::simd::LaneState<Scalar> lanes;  // per call: strips run on threads
                 detail::simd::log_softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld,
                                                 lanes);
               })) {
@@ -100,9 +100,9 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
     detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
-      detail::simd::LaneState<Scalar> lanes;
       if (detail::simd::run_lanes<Scalar>(
               rows, nullptr, dst, [&](Eigen::Index, Eigen::Index k, auto xs, auto, auto os) {
+                detail::simd::LaneState<Scalar> lanes;  // per call: strips run on threads
                 detail::simd::softmax_lanes(xs.data, xs.ld, rows.cols(), k, os.data, os.ld, lanes);
               })) {
         return;
@@ -155,11 +155,11 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   detail::prepare_vector_output("logsumexp", "out", result, samples);
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
-    detail::simd::LaneState<Scalar> lanes;
-    alignas(64) Scalar values[detail::simd::kLaneStripMax];
     if (detail::simd::run_lanes<Scalar>(
             rows, nullptr, nullptr,
             [&](Eigen::Index n0, Eigen::Index k, auto xs, auto, auto) {
+              detail::simd::LaneState<Scalar> lanes;  // per call: strips run on threads
+              alignas(64) Scalar values[detail::simd::kLaneStripMax];
               detail::simd::logsumexp_lanes(xs.data, xs.ld, rows.cols(), k, values, lanes);
               for (Eigen::Index i = 0; i < k; ++i) result(n0 + i) = values[i];
             },
@@ -237,12 +237,14 @@ void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
-        detail::simd::LaneState<Scalar> lanes;
         if (detail::simd::run_lanes<Scalar>(
-                gr, yr, dst, [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                gr, yr, dst,
+                [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                  detail::simd::LaneState<Scalar> lanes;  // per call: strips run on threads
                   detail::simd::softmax_backward_lanes<true>(gs.data, gs.ld, ys.data, ys.ld,
                                                              gr.cols(), k, os.data, os.ld, lanes);
-                })) {
+                },
+                detail::simd::kLaneSmallClassesBackward)) {
           return;
         }
         constexpr bool kContiguous =
@@ -297,12 +299,14 @@ void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::Matr
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
-        detail::simd::LaneState<Scalar> lanes;
         if (detail::simd::run_lanes<Scalar>(
-                gr, yr, dst, [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                gr, yr, dst,
+                [&](Eigen::Index, Eigen::Index k, auto gs, auto ys, auto os) {
+                  detail::simd::LaneState<Scalar> lanes;  // per call: strips run on threads
                   detail::simd::softmax_backward_lanes<false>(gs.data, gs.ld, ys.data, ys.ld,
                                                               gr.cols(), k, os.data, os.ld, lanes);
-                })) {
+                },
+                detail::simd::kLaneSmallClassesBackward)) {
           return;
         }
         constexpr bool kContiguous =

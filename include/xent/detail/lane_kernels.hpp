@@ -21,6 +21,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "parallel.hpp"
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 
@@ -417,25 +418,118 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
 // ---- strips over an N x C view ------------------------------------------------------------------
 
 // Classes up to which contiguous rows are transposed into lane-major scratch rather than reduced
-// row by row. Measured at N = 8192, float, AVX-512 (Zen 5, shared and noisy; Gelem/s, lane path /
-// per-row path / libtorch 2.x):
-//   C          2               3               7               10              16
-//   CE fwd     0.13/0.03/0.02  0.23/0.04/0.04  0.37/0.12/0.04  0.49/0.17/0.11  0.63/0.27/0.63
-//   CE fused   0.12/0.04/0.02  0.16/0.05/0.02  0.28/0.09/0.03  0.37/0.17/0.06  0.71/0.33/0.30
-//   log_sm     0.54/0.05/0.03  0.48/0.08/0.04  0.81/0.18/0.06  1.04/0.33/0.13  0.88/0.59/0.73
-//   softmax    0.64/0.07/0.02  0.63/0.15/0.03  0.75/0.32/0.04  0.75/0.42/0.09  0.87/0.92/0.69
-//   C          32              33              48              64              100
-//   CE fwd     0.85/0.60/1.17  0.84/0.64/0.31  1.60/0.76/1.45  1.09/1.68/0.84  0.98/1.25/0.57
-//   CE fused   0.62/0.41/0.43  0.55/0.63/0.15  0.64/1.17/0.56  0.57/1.53/0.58  0.57/1.45/0.24
-//   log_sm     0.60/0.78/1.23  0.97/0.79/0.48  0.61/2.05/0.88  0.58/1.84/1.41  1.10/1.46/0.58
-//   softmax    0.53/1.02/0.73  0.91/0.80/0.31  0.77/2.58/1.09  0.86/2.73/0.94  0.91/1.45/0.54
-//   logsumexp  1.2 (lane) vs 0.14-0.3 (the per-row path, not vectorized) for every C up to 100.
-// So cross_entropy and logsumexp take the lanes up to 32 classes, log_softmax / softmax (and their
-// backward) up to 16.
-constexpr Eigen::Index kLaneSmallClasses = 32;
-constexpr Eigen::Index kLaneSmallClassesSoftmax = 16;
-// Samples per transposed strip: C x 64 scratch per operand, at most 16 KiB in double.
-constexpr Eigen::Index kLaneSmallStrip = 64;
+// row by row. Measured at N = 8192 / 16384, float, AVX-512 (Zen 5, shared and noisy; Gelem/s,
+// lanes with register-tile transposes / the per-row path, same run):
+//   C           17         33         48         64         100        128        160
+//   CE fwd      -          1.2/0.38   -          1.7/0.75   1.8/1.05   1.8/1.35   -
+//   CE fused    -          1.0/0.35   -          1.05/0.70  1.08/0.89  1.08/1.0   -
+//   log_sm      2.56/0.51  2.85/0.91  3.21/1.46  3.19/1.93  2.92/2.20  2.96/3.06  (rows 3.3)
+//   softmax     2.70/0.60  2.96/1.07  3.32/1.73  3.39/2.26  3.08/2.46  3.10/3.42  (rows 3.8)
+//   lsm bwd     2.32/2.00  2.44/3.25  2.82/5.51  2.75/6.35  2.49/5.63  2.57/6.75  (rows 6.6)
+//   logsumexp: lanes 1.2 vs 0.14-0.3 per row (not vectorized) for every C up to 100.
+// A second run (loaded machine) had CE fused 0.62/0.47 at 64, 0.63/0.61 at 100, 0.63/0.81 at 128.
+// (Below 17 classes the lanes win by 3-10x everywhere.) So the cross_entropy forward with index
+// targets and logsumexp take the lanes up to 128 classes (the scratch bound), the fused
+// cross_entropy and log_softmax / softmax up to 100, their backward (two streams in, one out, no
+// exp per class: the per-row path is cheap there) up to 16.
+constexpr Eigen::Index kLaneSmallClasses = 128;
+constexpr Eigen::Index kLaneSmallClassesFused = 100;
+constexpr Eigen::Index kLaneSmallClassesSoftmax = 100;
+// Probability targets (a second operand transposed in): lanes / rows, fused, 8192 x C float:
+// C = 10: 1.17/0.33, 33: 1.56/0.78, 64: 1.92/1.50, 100: 1.6/1.65 (noisy tie), 128: 1.7/2.1;
+// forward alone the same. Between 64 and 100.
+constexpr Eigen::Index kLaneSmallClassesProbabilities = 80;
+constexpr Eigen::Index kLaneSmallClassesBackward = 16;
+// Samples per transposed strip: 256 bytes of each class (64 floats, 32 doubles), so at most
+// 32 KiB of scratch per operand.
+template <class T>
+constexpr Eigen::Index kLaneSmallStrip = 256 / static_cast<Eigen::Index>(sizeof(T));
+
+// Transposes between contiguous rows (sample i, class c at src[i * ld + c]) and a lane-major strip
+// (buf[c * S + i], S = kLaneSmallStrip) by W x W tiles in registers (Eigen's ptranspose): a row of
+// a tile is one (masked) vector load or store, a column one aligned vector store or load. Measured against
+// the element-by-element copy (8192 samples, AVX-512, ns per element, copy in / tiles in, copy out /
+// tiles out): float C = 2: 0.46/0.31, 0.28/0.34; C = 3: 0.44/0.22, 0.28/0.24; C = 10: 0.20/0.08,
+// 0.25/0.08; C = 32: 0.24/0.05, 0.24/0.05; double C = 2: 0.42/0.26, 0.42/0.26; C = 10: 0.24/0.10,
+// 0.25/0.10. So tiles everywhere but the output of 2 float classes (a tile is mostly padding).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+template <class T>
+using LaneTile = Eigen::internal::PacketBlock<typename Vec<T>::Packet, Vec<T>::width>;
+
+// buf[c * S + i] = src[i * ld + c] for i < count, c < classes; lanes [count, round up to W) of
+// every buf row get zeros (never read as samples: the kernels mask the strip's tail).
+template <class T, Eigen::Index S>
+void lane_tiles_in(const T* src, Eigen::Index ld, Eigen::Index classes, Eigen::Index count,
+                   T* buf) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if constexpr (W == 1) {
+    for (Eigen::Index i = 0; i < count; ++i) {
+      for (Eigen::Index c = 0; c < classes; ++c) buf[c * S + i] = src[i * ld + c];
+    }
+  } else {
+    for (Eigen::Index i0 = 0; i0 < count; i0 += W) {
+      const int rows = static_cast<int>(std::min<Eigen::Index>(W, count - i0));
+      for (Eigen::Index c0 = 0; c0 < classes; c0 += W) {
+        const int cols = static_cast<int>(std::min<Eigen::Index>(W, classes - c0));
+        LaneTile<T> tile;
+        const T* p = src + i0 * ld + c0;
+        for (int r = 0; r < W; ++r) {
+          tile.packet[r] = r >= rows     ? V::zero().p
+                           : cols == W   ? V::loadu(p + r * ld).p
+                                         : V::load_tail(p + r * ld, cols, T(0)).p;
+        }
+        Eigen::internal::ptranspose(tile);
+        for (int k = 0; k < cols; ++k) V{tile.packet[k]}.store(buf + (c0 + k) * S + i0);
+      }
+    }
+  }
+}
+
+// dst[i * ld + c] = buf[c * S + i] for i < count, c < classes.
+template <class T, Eigen::Index S>
+void lane_tiles_out(const T* buf, Eigen::Index classes, Eigen::Index count, T* dst,
+                    Eigen::Index ld) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if constexpr (W == 1) {
+    for (Eigen::Index i = 0; i < count; ++i) {
+      for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = buf[c * S + i];
+    }
+  } else {
+    if (classes * Eigen::Index(sizeof(T)) <= 8) {  // 2 floats: tiles measured slower (above)
+      for (Eigen::Index i = 0; i < count; ++i) {
+        for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = buf[c * S + i];
+      }
+      return;
+    }
+    for (Eigen::Index i0 = 0; i0 < count; i0 += W) {
+      const int rows = static_cast<int>(std::min<Eigen::Index>(W, count - i0));
+      for (Eigen::Index c0 = 0; c0 < classes; c0 += W) {
+        const int cols = static_cast<int>(std::min<Eigen::Index>(W, classes - c0));
+        LaneTile<T> tile;
+        for (int k = 0; k < W; ++k) {
+          tile.packet[k] = k < cols ? V::load(buf + (c0 + k) * S + i0).p : V::zero().p;
+        }
+        Eigen::internal::ptranspose(tile);
+        T* p = dst + i0 * ld + c0;
+        for (int r = 0; r < rows; ++r) {
+          if (cols == W) {
+            V{tile.packet[r]}.storeu(p + r * ld);
+          } else {
+            V{tile.packet[r]}.store_tail(p + r * ld, cols);
+          }
+        }
+      }
+    }
+  }
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 // Whether a view's samples (rows of the N x C view) are adjacent in memory.
 template <class M>
@@ -486,16 +580,12 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
       f(n0, count, xs, ys, os);
     }
   } else {
-    constexpr Eigen::Index S = kLaneSmallStrip;
+    constexpr Eigen::Index S = kLaneSmallStrip<T>;
     alignas(64) T xbuf[kLaneSmallClasses * S];
     alignas(64) T ybuf[kHasY ? kLaneSmallClasses * S : 1];
     alignas(64) T obuf[kHasOut ? kLaneSmallClasses * S : 1];
     const auto gather = [&](const auto& m, T* buf, Eigen::Index n0, Eigen::Index count) {
-      const T* src = &m.coeffRef(n0, 0);
-      const Eigen::Index ld = m.outerStride();
-      for (Eigen::Index i = 0; i < count; ++i) {
-        for (Eigen::Index c = 0; c < classes; ++c) buf[c * S + i] = src[i * ld + c];
-      }
+      lane_tiles_in<T, S>(&m.coeffRef(n0, 0), m.outerStride(), classes, count, buf);
     };
     for (Eigen::Index n0 = begin; n0 < end; n0 += S) {
       const Eigen::Index count = std::min(S, end - n0);
@@ -509,11 +599,7 @@ void for_each_lane_strip(const X& x, const Y& y, Out&& out, Eigen::Index begin, 
       if constexpr (kHasOut) os = {obuf, S};
       f(n0, count, xs, ys, os);
       if constexpr (kHasOut) {
-        T* dst = &out.coeffRef(n0, 0);
-        const Eigen::Index ld = out.outerStride();
-        for (Eigen::Index i = 0; i < count; ++i) {
-          for (Eigen::Index c = 0; c < classes; ++c) dst[i * ld + c] = obuf[c * S + i];
-        }
+        lane_tiles_out<T, S>(obuf, classes, count, &out.coeffRef(n0, 0), out.outerStride());
       }
     }
   }
@@ -530,7 +616,8 @@ constexpr bool lane_rows_ok() {
 }
 
 // Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent
-// samples, or contiguous rows of at most small_classes classes. Returns whether it ran.
+// samples, or contiguous rows of at most small_classes classes (then on several threads: f must
+// keep its scratch in its own frame). Returns whether it ran.
 template <class T, class X, class Y, class Out, class F>
 bool run_lanes(const X& x, const Y& y, Out&& out, F&& f,
                Eigen::Index small_classes = kLaneSmallClassesSoftmax) {
@@ -542,7 +629,18 @@ bool run_lanes(const X& x, const Y& y, Out&& out, F&& f,
   } else if constexpr (lane_contiguous_rows<const X>() && lane_rows_ok<const Y>() &&
                        lane_rows_ok<Out>()) {
     if (x.cols() > std::min(small_classes, kLaneSmallClasses)) return false;
-    for_each_lane_strip<true, T>(x, y, out, 0, x.rows(), f);
+    // Chunks of samples over the threads (f keeps its state per call): each sample's result is
+    // the same whichever strip holds it, so any split gives the same bits.
+    constexpr Eigen::Index kChunk = 16 * kLaneSmallStrip<T>;
+    const Eigen::Index n = x.rows(), chunks = (n + kChunk - 1) / kChunk;
+    const int threads = threads_for(chunks, kChunk * x.cols());
+    static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
+    for (Eigen::Index k = 0; k < chunks; ++k) {
+      for_each_lane_strip<true, T>(x, y, out, k * kChunk, std::min(n, (k + 1) * kChunk), f);
+    }
     return true;
   } else {
     return false;
