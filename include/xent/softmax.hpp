@@ -123,15 +123,25 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
           detail::has_contiguous_rows<std::decay_t<decltype(dst)>>();
       // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
       const int threads = detail::threads_for(rows.rows(), rows.cols());
-      static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-      for (Eigen::Index n = 0; n < rows.rows(); ++n) {
+      const bool stream =
+          kContiguous && detail::simd::stream_output<Scalar>(rows.rows() * rows.cols());
+      detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
         if constexpr (kContiguous) {  // exp stored once, then scaled in place
           Scalar* e = dst.row(n).data();
           detail::simd::RowScan<Scalar> scan;
           const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
+          // A large output with short rows: the exps go to a buffer in L1 and the scaled values
+          // are streamed out, so the output is written once and never read. (Longer rows keep
+          // the exps in the output: a row-long stack buffer is too big.)
+          constexpr Eigen::Index kScratch = (32 << 10) / sizeof(Scalar);  // 32 KiB
+          if (stream && rows.cols() <= kScratch) {
+            alignas(64) Scalar scratch[kScratch];
+            detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1, scratch,
+                                          static_cast<const Scalar*>(nullptr), scan,
+                                          static_cast<Scalar*>(nullptr), next);
+            detail::simd::scan_scale_into(scratch, e, rows.cols(), 1 / scan.sum, scan, stream);
+            return;
+          }
           detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), -1, e,
                                         static_cast<const Scalar*>(nullptr), scan,
                                         static_cast<Scalar*>(nullptr), next);
@@ -141,7 +151,7 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = detail::exp_shifted(rows.row(n).array() - st.max) * (1 / st.sum);
         }
-      }
+      });
     });
   });
 }

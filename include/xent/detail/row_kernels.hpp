@@ -421,6 +421,29 @@ void scan_rescale(T* e, Eigen::Index n, T a, T b, const T* w, const RowScan<T>& 
   }
 }
 
+// out = a * e over a contiguous row, e stored by scan_row (its online blocks rescaled as in
+// scan_rescale), out written once (streamed when asked).
+template <class T>
+void scan_scale_into(const T* e, T* out, Eigen::Index n, T a, const RowScan<T>& r, bool stream) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const auto scale = [&](Eigen::Index lo, Eigen::Index len, T factor) {
+    const V va = V::set1(factor);
+    write_row(out + lo, len, stream, [&](Eigen::Index at, int count) {
+      return va * (count == W ? V::loadu(e + lo + at) : V::load_tail(e + lo + at, count, T(0)));
+    });
+  };
+  if (r.blocks == 0) {
+    scale(0, n, a);
+    return;
+  }
+  for (Eigen::Index k = 0; k < r.blocks; ++k) {
+    const Eigen::Index lo = k * r.block;
+    scale(lo, std::min(r.block, n - lo),
+          a * (r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max)));
+  }
+}
+
 }  // namespace simd
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
