@@ -766,10 +766,15 @@ TEMPLATE_TEST_CASE("nll_loss, its per-sample form and forward_backward allocate 
 TEMPLATE_TEST_CASE("the softmax family and its backward allocate nothing into preallocated outputs",
                    "[no_allocation][softmax]", float, double) {
   using S = TestType;
+  const std::size_t saved_stream = xent::stream_output_bytes();
+  // The default threshold, then every output streamed (non-temporal stores, misaligned heads).
+  for (const std::size_t stream : {saved_stream, std::size_t(0)}) {
+  xent::set_stream_output_bytes(stream);
   for (const Shape shape : kShapes) {
     for (const Layout layout : {Layout::SamplesInRows, Layout::SamplesInColumns}) {
       const Data<S> d = make_data<S>(shape, layout, 31);
-      const std::string base = case_name(scalar_name<S>(), layout, shape);
+      const std::string base =
+          case_name(scalar_name<S>(), layout, shape) + (stream == 0 ? ", streamed output" : "");
       for_each_basic_input_and_output(d.logits, [&](const auto& x, const std::string& x_kind, auto& out,
                                                     const char* out_kind) {
         const std::string what = base + "\n  input: " + x_kind + "\n  out: " + out_kind;
@@ -801,6 +806,8 @@ TEMPLATE_TEST_CASE("the softmax family and its backward allocate nothing into pr
       });
     }
   }
+  }
+  xent::set_stream_output_bytes(saved_stream);
 }
 
 // ---- binary cross-entropy -------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include "../tuning.hpp"
@@ -279,6 +280,69 @@ void contiguous_rescale(T* e, Eigen::Index n, T a, T b, const T* w) {
   }
 }
 
+// Whether an output of `elements` values is written with non-temporal stores
+// (xent::set_stream_output_bytes).
+template <class T>
+bool stream_output(Eigen::Index elements) {
+  return static_cast<std::size_t>(elements) * sizeof(T) > stream_output_bytes();
+}
+
+// out[i, i + count) = value(i, count) packet by packet over a contiguous row (count < width only
+// for the masked packets at the ends). With stream, the packets aligned to the vector size go
+// through non-temporal stores (Vec::stream; the caller calls stream_fence() once done), the
+// unaligned head and the tail through masked stores; the values are the same either way.
+template <class T, class F>
+XENT_SIMD_INLINE void write_row(T* out, Eigen::Index n, bool stream, F&& value) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  Eigen::Index i = 0;
+  if (stream) {
+    constexpr std::uintptr_t kAlign = sizeof(typename V::Packet);
+    const std::uintptr_t misaligned = reinterpret_cast<std::uintptr_t>(out) % kAlign;
+    if (misaligned % sizeof(T) == 0) {  // else no packet of the row is aligned: plain stores
+      i = std::min<Eigen::Index>(
+          n, static_cast<Eigen::Index>((kAlign - misaligned) % kAlign / sizeof(T)));
+      if (i > 0) value(0, static_cast<int>(i)).store_tail(out, static_cast<int>(i));
+      for (; i + W <= n; i += W) value(i, static_cast<int>(W)).stream(out + i);
+    }
+  }
+  for (; i + W <= n; i += W) value(i, static_cast<int>(W)).storeu(out + i);
+  if (i < n) value(i, static_cast<int>(n - i)).store_tail(out + i, static_cast<int>(n - i));
+}
+
+// Runs f(n) for every row n in [0, rows) on `threads` threads (a static split: rows are
+// independent, so any split gives the same bits), each thread then fencing its streamed stores.
+template <class F>
+void for_rows(Eigen::Index rows, int threads, bool stream, F&& f) {
+#if defined(_OPENMP)
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(static) nowait
+      for (Eigen::Index n = 0; n < rows; ++n) f(n);
+      if (stream) stream_fence();
+    }
+    return;
+  }
+#else
+  static_cast<void>(threads);
+#endif
+  for (Eigen::Index n = 0; n < rows; ++n) f(n);
+  if (stream) stream_fence();
+}
+
+// log_softmax of a contiguous row from its statistics: out = (x - max) - log_sum, in that order
+// (big, close logits stay exact), packet by packet from x (x may be out itself).
+template <class T>
+void contiguous_log_softmax(const T* x, T* out, Eigen::Index n, T max, T log_sum, bool stream) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const V vm = V::set1(max), vl = V::set1(log_sum);
+  write_row(out, n, stream, [&](Eigen::Index at, int count) {
+    return ((count == W ? V::loadu(x + at) : V::load_tail(x + at, count, T(0))) - vm) - vl;
+  });
+}
+
 // out[c] -= l over a contiguous row.
 template <class T>
 void contiguous_subtract(T* out, Eigen::Index n, T l) {
@@ -293,11 +357,14 @@ void contiguous_subtract(T* out, Eigen::Index n, T l) {
   }
 }
 
-// log_softmax's backward over a contiguous row: out = g - exp(y) * sum(g).
+// log_softmax's backward over a contiguous row: out = g - exp(y) * sum(g). (Measured: prefetching
+// the next row's g during the exp pass, as scan_row does, is no faster here: three streams
+// already keep the memory busy.)
 template <class T>
-void contiguous_log_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n) {
+void contiguous_log_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n,
+                                     bool stream = false) {
   using V = Vec<T>;
-  constexpr Eigen::Index W = V::width;
+  constexpr int W = V::width;
   V s0 = V::zero(), s1 = s0;
   Eigen::Index i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
@@ -308,23 +375,20 @@ void contiguous_log_softmax_backward(const T* g, const T* y, T* out, Eigen::Inde
     s0 += V::load_tail(g + i, static_cast<int>(std::min<Eigen::Index>(W, n - i)), T(0));
   }
   const V vs = V::set1(reduce_add(s0 + s1));
-  for (i = 0; i < n; i += W) {
-    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
-    if (count == W) {
-      (V::loadu(g + i) - exp(V::loadu(y + i)) * vs).storeu(out + i);
-    } else {
-      const V gv = V::load_tail(g + i, count, T(0));
-      const V yv = V::load_tail(y + i, count, -std::numeric_limits<T>::infinity());
-      (gv - exp(yv) * vs).store_tail(out + i, count);
-    }
-  }
+  write_row(out, n, stream, [&](Eigen::Index at, int count) {
+    if (count == W) return V::loadu(g + at) - exp(V::loadu(y + at)) * vs;
+    const V gv = V::load_tail(g + at, count, T(0));
+    const V yv = V::load_tail(y + at, count, -std::numeric_limits<T>::infinity());
+    return gv - exp(yv) * vs;
+  });
 }
 
 // softmax's backward over a contiguous row: out = y * (g - sum(g * y)).
 template <class T>
-void contiguous_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n) {
+void contiguous_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n,
+                                 bool stream = false) {
   using V = Vec<T>;
-  constexpr Eigen::Index W = V::width;
+  constexpr int W = V::width;
   V s0 = V::zero(), s1 = s0;
   Eigen::Index i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
@@ -336,15 +400,10 @@ void contiguous_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n)
     s0 += V::load_tail(g + i, count, T(0)) * V::load_tail(y + i, count, T(0));
   }
   const V vd = V::set1(reduce_add(s0 + s1));
-  for (i = 0; i < n; i += W) {
-    const int count = static_cast<int>(std::min<Eigen::Index>(W, n - i));
-    if (count == W) {
-      (V::loadu(y + i) * (V::loadu(g + i) - vd)).storeu(out + i);
-    } else {
-      const V gv = V::load_tail(g + i, count, T(0)), yv = V::load_tail(y + i, count, T(0));
-      (yv * (gv - vd)).store_tail(out + i, count);
-    }
-  }
+  write_row(out, n, stream, [&](Eigen::Index at, int count) {
+    if (count == W) return V::loadu(y + at) * (V::loadu(g + at) - vd);
+    return V::load_tail(y + at, count, T(0)) * (V::load_tail(g + at, count, T(0)) - vd);
+  });
 }
 
 // contiguous_rescale of exps stored by scan_row: after an online pass, block b's exps are taken
@@ -359,6 +418,29 @@ void scan_rescale(T* e, Eigen::Index n, T a, T b, const T* w, const RowScan<T>& 
     const Eigen::Index lo = k * r.block, len = std::min(r.block, n - lo);
     const T f = r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max);
     contiguous_rescale(e + lo, len, a * f, b, w ? w + lo : w);
+  }
+}
+
+// out = a * e over a contiguous row, e stored by scan_row (its online blocks rescaled as in
+// scan_rescale), out written once (streamed when asked).
+template <class T>
+void scan_scale_into(const T* e, T* out, Eigen::Index n, T a, const RowScan<T>& r, bool stream) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const auto scale = [&](Eigen::Index lo, Eigen::Index len, T factor) {
+    const V va = V::set1(factor);
+    write_row(out + lo, len, stream, [&](Eigen::Index at, int count) {
+      return va * (count == W ? V::loadu(e + lo + at) : V::load_tail(e + lo + at, count, T(0)));
+    });
+  };
+  if (r.blocks == 0) {
+    scale(0, n, a);
+    return;
+  }
+  for (Eigen::Index k = 0; k < r.blocks; ++k) {
+    const Eigen::Index lo = k * r.block;
+    scale(lo, std::min(r.block, n - lo),
+          a * (r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max)));
   }
 }
 

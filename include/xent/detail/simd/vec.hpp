@@ -10,6 +10,7 @@
 //
 //   construction  Vec::set1(v), Vec::zero(), Vec::from_bits(pattern)
 //   memory        Vec::load(p) (aligned to sizeof(Vec)), Vec::loadu(p), v.store(p), v.storeu(p),
+//                 v.stream(p) (aligned, non-temporal on x86; then stream_fence()),
 //                 Vec::load_tail(p, n, fill): lanes [0, n) from p[0..n), the others = fill;
 //                 v.store_tail(p, n): writes p[0..n) only. 0 <= n <= width; memory past p + n is
 //                 neither read nor written (AVX-512 masked moves, AVX2 vmaskmov, elsewhere a copy
@@ -107,6 +108,7 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P load(const float* p) { return _mm512_load_ps(p); }
   static XENT_SIMD_INLINE P loadu(const float* p) { return _mm512_loadu_ps(p); }
   static XENT_SIMD_INLINE void store(float* p, P v) { _mm512_store_ps(p, v); }
+  static XENT_SIMD_INLINE void stream(float* p, P v) { _mm512_stream_ps(p, v); }
   static XENT_SIMD_INLINE void storeu(float* p, P v) { _mm512_storeu_ps(p, v); }
   static XENT_SIMD_INLINE M first(int n) { return static_cast<M>((1u << n) - 1u); }
   static XENT_SIMD_INLINE P load_tail(const float* p, int n, float fill) {
@@ -177,6 +179,7 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P load(const double* p) { return _mm512_load_pd(p); }
   static XENT_SIMD_INLINE P loadu(const double* p) { return _mm512_loadu_pd(p); }
   static XENT_SIMD_INLINE void store(double* p, P v) { _mm512_store_pd(p, v); }
+  static XENT_SIMD_INLINE void stream(double* p, P v) { _mm512_stream_pd(p, v); }
   static XENT_SIMD_INLINE void storeu(double* p, P v) { _mm512_storeu_pd(p, v); }
   static XENT_SIMD_INLINE M first(int n) { return static_cast<M>((1u << n) - 1u); }
   static XENT_SIMD_INLINE P load_tail(const double* p, int n, double fill) {
@@ -246,6 +249,7 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P load(const float* p) { return _mm256_load_ps(p); }
   static XENT_SIMD_INLINE P loadu(const float* p) { return _mm256_loadu_ps(p); }
   static XENT_SIMD_INLINE void store(float* p, P v) { _mm256_store_ps(p, v); }
+  static XENT_SIMD_INLINE void stream(float* p, P v) { _mm256_stream_ps(p, v); }
   static XENT_SIMD_INLINE void storeu(float* p, P v) { _mm256_storeu_ps(p, v); }
   static XENT_SIMD_INLINE __m256i first_int(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -317,6 +321,7 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P load(const double* p) { return _mm256_load_pd(p); }
   static XENT_SIMD_INLINE P loadu(const double* p) { return _mm256_loadu_pd(p); }
   static XENT_SIMD_INLINE void store(double* p, P v) { _mm256_store_pd(p, v); }
+  static XENT_SIMD_INLINE void stream(double* p, P v) { _mm256_stream_pd(p, v); }
   static XENT_SIMD_INLINE void storeu(double* p, P v) { _mm256_storeu_pd(p, v); }
   static XENT_SIMD_INLINE __m256i first_int(int n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -389,6 +394,7 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P load(const float* p) { return _mm_load_ps(p); }
   static XENT_SIMD_INLINE P loadu(const float* p) { return _mm_loadu_ps(p); }
   static XENT_SIMD_INLINE void store(float* p, P v) { _mm_store_ps(p, v); }
+  static XENT_SIMD_INLINE void stream(float* p, P v) { _mm_stream_ps(p, v); }
   static XENT_SIMD_INLINE void storeu(float* p, P v) { _mm_storeu_ps(p, v); }
   static XENT_SIMD_INLINE M first(int n) {
     return f(_mm_cmpgt_epi32(_mm_set1_epi32(n), _mm_setr_epi32(0, 1, 2, 3)));
@@ -470,6 +476,7 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P load(const double* p) { return _mm_load_pd(p); }
   static XENT_SIMD_INLINE P loadu(const double* p) { return _mm_loadu_pd(p); }
   static XENT_SIMD_INLINE void store(double* p, P v) { _mm_store_pd(p, v); }
+  static XENT_SIMD_INLINE void stream(double* p, P v) { _mm_stream_pd(p, v); }
   static XENT_SIMD_INLINE void storeu(double* p, P v) { _mm_storeu_pd(p, v); }
   static XENT_SIMD_INLINE M first(int n) {
     // 64-bit lanes: lane j is on when j < n (n <= 2), built from 32-bit compares of (j, j).
@@ -553,6 +560,7 @@ struct Ops<float> {
   static XENT_SIMD_INLINE P load(const float* p) { return vld1q_f32(p); }
   static XENT_SIMD_INLINE P loadu(const float* p) { return vld1q_f32(p); }
   static XENT_SIMD_INLINE void store(float* p, P v) { vst1q_f32(p, v); }
+  static XENT_SIMD_INLINE void stream(float* p, P v) { vst1q_f32(p, v); }  // no hint: a store
   static XENT_SIMD_INLINE void storeu(float* p, P v) { vst1q_f32(p, v); }
   static XENT_SIMD_INLINE M first(int n) {
     static const std::uint32_t iota[4] = {0, 1, 2, 3};
@@ -627,6 +635,7 @@ struct Ops<double> {
   static XENT_SIMD_INLINE P load(const double* p) { return vld1q_f64(p); }
   static XENT_SIMD_INLINE P loadu(const double* p) { return vld1q_f64(p); }
   static XENT_SIMD_INLINE void store(double* p, P v) { vst1q_f64(p, v); }
+  static XENT_SIMD_INLINE void stream(double* p, P v) { vst1q_f64(p, v); }
   static XENT_SIMD_INLINE void storeu(double* p, P v) { vst1q_f64(p, v); }
   static XENT_SIMD_INLINE M first(int n) {
     static const std::uint64_t iota[2] = {0, 1};
@@ -708,6 +717,7 @@ struct ScalarOps {
   static XENT_SIMD_INLINE P load(const T* p) { return *p; }
   static XENT_SIMD_INLINE P loadu(const T* p) { return *p; }
   static XENT_SIMD_INLINE void store(T* p, P v) { *p = v; }
+  static XENT_SIMD_INLINE void stream(T* p, P v) { *p = v; }
   static XENT_SIMD_INLINE void storeu(T* p, P v) { *p = v; }
   static XENT_SIMD_INLINE M first(int n) { return n > 0; }
   static XENT_SIMD_INLINE P load_tail(const T* p, int n, T fill) { return n > 0 ? *p : fill; }
@@ -799,6 +809,10 @@ struct Vec {
   XENT_SIMD_INLINE void store(T* ptr) const { Ops<T>::store(ptr, p); }
   XENT_SIMD_INLINE void storeu(T* ptr) const { Ops<T>::storeu(ptr, p); }
   XENT_SIMD_INLINE void store_tail(T* ptr, int n) const { Ops<T>::store_tail(ptr, n, p); }
+  // A non-temporal store (x86: past the caches, no read of the line first) to ptr aligned to
+  // sizeof(Packet); a plain aligned store on NEON and in the scalar tier. Stores made this way are
+  // ordered with later ones only after stream_fence().
+  XENT_SIMD_INLINE void stream(T* ptr) const { Ops<T>::stream(ptr, p); }
 
   // One lane (0 <= i < width). Goes through memory: for tests and epilogues, not inner loops.
   T lane(int i) const {
@@ -919,6 +933,14 @@ XENT_SIMD_INLINE bool all(Mask<T> m) {
 template <class T>
 XENT_SIMD_INLINE Vec<T> select(Mask<T> m, Vec<T> a, Vec<T> b) {
   return {Ops<T>::select(m.m, a.p, b.p)};
+}
+
+// Orders the non-temporal stores made by Vec::stream before every later store (x86 sfence; nothing
+// where stream is a plain store). Call it once a kernel's streamed output is complete.
+XENT_SIMD_INLINE void stream_fence() {
+#if defined(XENT_SIMD_TIER_AVX512) || defined(XENT_SIMD_TIER_AVX2) || defined(XENT_SIMD_TIER_SSE2)
+  _mm_sfence();
+#endif
 }
 
 // ---- bit patterns (the lanes as unsigned 32- / 64-bit integers) ---------------------------------
