@@ -139,6 +139,50 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
   }
 }
 
+// The max and the sum of lane_max and lane_exp_sum in one pass over a strip (for strips beyond
+// L2, where every pass reads the strip from L3): s is kept relative to the running max and
+// rescaled by exp(old - new) when a lane's max grows, which a packet checks first (after the first
+// classes it rarely does). s[i] excludes class cls[i] when cls is given (the target's term, see
+// cross_entropy_lanes). The rounding differs from the two passes by a few ulp of s, not in kind:
+// NaN entries leave the max and reach the sum, +inf ones give the same NaN, a -inf entry adds an
+// exact 0 (two passes give NaN there only when the final max is -inf: such lanes get a NaN sum at
+// the end, as lane_exp_sum gives them).
+template <class T>
+void lane_online_max_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n,
+                         const T* cls, T* m, T* s) {
+  using V = Vec<T>;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  const V minus_inf = V::set1(lowest);
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    minus_inf.store(m + i);
+    V::zero().store(s + i);
+  });
+  for (Eigen::Index c = 0; c < classes; ++c) {
+    const T* row = x + c * ld;
+    const T* ahead = row_ahead(x, ld, c, classes);
+    const V cv = V::set1(static_cast<T>(c));
+    for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+      prefetch_lanes(ahead, i);
+      const V v = load_lanes(row + i, count, lowest);
+      const V old = V::load(m + i);
+      const V mx = max(old, v);
+      V sum = V::load(s + i);
+      const auto grown = mx > old;
+      if (any(grown)) {  // only the grown lanes: exp(-inf - -inf) would be NaN
+        sum = select(grown, sum * exp(old - mx), sum);
+        mx.store(m + i);
+      }
+      V e = select(v == minus_inf, V::zero(), exp(v - mx));
+      if (cls) e = select(V::load(cls + i) == cv, V::zero(), e);
+      (sum + e).store(s + i);
+    });
+  }
+  const V nan = V::set1(std::numeric_limits<T>::quiet_NaN());
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    select(V::load(m + i) == minus_inf, nan, V::load(s + i)).store(s + i);
+  });
+}
+
 // ---- log_softmax, softmax, logsumexp ------------------------------------------------------------
 
 // out(i, c) = (x(i, c) - m) - log s, in that order (as the per-row path).
@@ -146,8 +190,12 @@ template <class T>
 void log_softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
                        Eigen::Index old, LaneState<T>& st) {
   using V = Vec<T>;
-  lane_max(x, ld, classes, n, st.max);
-  lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+  if (lane_keep_exps<T>(classes, n)) {  // the strip stays in L2: a pass over it is cheap
+    lane_max(x, ld, classes, n, st.max);
+    lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+  } else {
+    lane_online_max_sum(x, ld, classes, n, static_cast<const T*>(nullptr), st.max, st.sum);
+  }
   for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = row_ahead(x, ld, c, classes);
@@ -167,8 +215,12 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
                    Eigen::Index old, LaneState<T>& st) {
   using V = Vec<T>;
   const bool keep = lane_keep_exps<T>(classes, n);
-  lane_max(x, ld, classes, n, st.max);
-  lane_exp_sum(x, ld, classes, n, st.max, st.sum, keep ? out : nullptr, old);
+  if (keep) {
+    lane_max(x, ld, classes, n, st.max);
+    lane_exp_sum(x, ld, classes, n, st.max, st.sum, out, old);
+  } else {
+    lane_online_max_sum(x, ld, classes, n, static_cast<const T*>(nullptr), st.max, st.sum);
+  }
   for_each_packet<T>(
       n, [&](Eigen::Index i, int) { (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i); });
   for (Eigen::Index c = 0; c < classes; ++c) {
@@ -257,7 +309,10 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
   const bool keep = g && lane_keep_exps<T>(classes, n);
-  lane_max(x, ld, classes, n, st.max);
+  // One pass for the max and the sum where the strip is beyond L2 (label smoothing's sum of
+  // x_c - m needs the final max: two passes).
+  const bool online = !p.smoothing && !lane_keep_exps<T>(classes, n);
+  if (!online) lane_max(x, ld, classes, n, st.max);
   // b: the target's logit (read directly, once per sample), sum: the others (the target's term
   // masked out as it is accumulated), shifted: sum_c w_c (x_c - m).
   alignas(64) T shifted[kLaneStripMax];
@@ -268,7 +323,8 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   for (Eigen::Index i = 0; i < (n + W - 1) / W * W; ++i) {
     st.b[i] = (i < n && cls[i] >= 0) ? x[static_cast<Eigen::Index>(cls[i]) * ld + i] : T(0);
   }
-  for (Eigen::Index c = 0; c < classes; ++c) {
+  if (online) lane_online_max_sum(x, ld, classes, n, cls, st.max, st.sum);
+  for (Eigen::Index c = 0; !online && c < classes; ++c) {
     const T* row = x + c * ld;
     const T* ahead = row_ahead(x, ld, c, classes);
     T* g_ahead = keep ? out_ahead(g, gld, c, classes) : nullptr;
