@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -116,6 +117,43 @@ XENT_SIMD_INLINE void store_lanes(T* p, int count, Vec<T> v) {
   }
 }
 
+// Output strips beyond L2 (!lane_keep_exps) are written with non-temporal stores where the ISA has
+// them: the lines are not read for ownership first, which otherwise competes with the strided reads
+// of the logits (measured, 4096 x 1000 float, AVX-512: a strided read + write pass at 6.2 Gelem/s,
+// 11 with streaming stores). Not in place (an output over its input: the lines were just read, and
+// plain stores measured faster). Only for whole, aligned packets; stream_fence() orders them
+// before the strip's results are used (by another thread, say).
+// One streaming store of a whole packet at p (aligned to the packet); false where the tier has none.
+#if defined(XENT_SIMD_TIER_AVX512)
+XENT_SIMD_INLINE bool stream_packet(float* p, Vec<float> v) { return _mm512_stream_ps(p, v.p), true; }
+XENT_SIMD_INLINE bool stream_packet(double* p, Vec<double> v) { return _mm512_stream_pd(p, v.p), true; }
+#elif defined(XENT_SIMD_TIER_AVX2)
+XENT_SIMD_INLINE bool stream_packet(float* p, Vec<float> v) { return _mm256_stream_ps(p, v.p), true; }
+XENT_SIMD_INLINE bool stream_packet(double* p, Vec<double> v) { return _mm256_stream_pd(p, v.p), true; }
+#elif defined(XENT_SIMD_TIER_SSE2)
+XENT_SIMD_INLINE bool stream_packet(float* p, Vec<float> v) { return _mm_stream_ps(p, v.p), true; }
+XENT_SIMD_INLINE bool stream_packet(double* p, Vec<double> v) { return _mm_stream_pd(p, v.p), true; }
+#else
+template <class T>
+XENT_SIMD_INLINE bool stream_packet(T*, Vec<T>) {
+  return false;
+}
+#endif
+
+template <class T>
+XENT_SIMD_INLINE void stream_lanes(T* p, int count, Vec<T> v) {
+  if (count == Vec<T>::width && reinterpret_cast<std::uintptr_t>(p) % sizeof(Vec<T>) == 0 &&
+      stream_packet(p, v)) {
+    return;
+  }
+  store_lanes(p, count, v);
+}
+XENT_SIMD_INLINE void stream_fence() {
+#if defined(XENT_SIMD_TIER_AVX512) || defined(XENT_SIMD_TIER_AVX2) || defined(XENT_SIMD_TIER_SSE2)
+  _mm_sfence();
+#endif
+}
+
 // m[i] = max_c x(i, c), ignoring NaN (NaN then surfaces through exp(NaN - m) in the sum).
 template <class T>
 void lane_max(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* m) {
@@ -211,16 +249,23 @@ void log_softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen:
     lane_online_max_sum(x, ld, classes, n, static_cast<const T*>(nullptr), st.max, st.sum);
   }
   for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
+  const bool stream = !lane_keep_exps<T>(classes, n) && out != x;
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = row_ahead(x, ld, c, classes);
-    T* o_ahead = out_ahead(out, old, c, classes);
+    T* o_ahead = stream ? nullptr : out_ahead(out, old, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(o_ahead, i);
       const V v = load_lanes(x + c * ld + i, count, T(0));
-      store_lanes(out + c * old + i, count, (v - V::load(st.max + i)) - V::load(st.a + i));
+      const V r = (v - V::load(st.max + i)) - V::load(st.a + i);
+      if (stream) {
+        stream_lanes(out + c * old + i, count, r);
+      } else {
+        store_lanes(out + c * old + i, count, r);
+      }
     });
   }
+  if (stream) stream_fence();
 }
 
 // out = exp(x - m) * (1 / s): the exps are stored once, then scaled in place.
@@ -238,9 +283,10 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
   }
   for_each_packet<T>(
       n, [&](Eigen::Index i, int) { (V::set1(T(1)) / V::load(st.sum + i)).store(st.a + i); });
+  const bool stream = !keep && static_cast<const T*>(out) != x;
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
-    T* o_ahead = out_ahead(out, old, c, classes);
+    T* o_ahead = stream ? nullptr : out_ahead(out, old, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(o_ahead, i);
@@ -249,9 +295,14 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
                       ? load_lanes(p, count, T(0))
                       : exp(load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()) -
                             V::load(st.max + i));
-      store_lanes(p, count, e * V::load(st.a + i));
+      if (!stream) {
+        store_lanes(p, count, e * V::load(st.a + i));
+      } else {
+        stream_lanes(p, count, e * V::load(st.a + i));
+      }
     });
   }
+  if (stream) stream_fence();
 }
 
 // out[i] = m + log s, with torch.logsumexp's rules where the max is infinite: all -inf gives -inf,
@@ -291,14 +342,21 @@ void softmax_backward_lanes(const T* g, Eigen::Index gld, const T* y, Eigen::Ind
       (V::load(st.sum + i) + v).store(st.sum + i);
     });
   }
+  const bool stream = !lane_keep_exps<T>(classes, n) && out != g && out != y;
   for (Eigen::Index c = 0; c < classes; ++c) {
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       const V gv = load_lanes(g + c * gld + i, count, T(0));
       const V yv = load_lanes(y + c * yld + i, count, T(0));
       const V s = V::load(st.sum + i);
-      store_lanes(out + c * old + i, count, kLog ? gv - exp(yv) * s : yv * (gv - s));
+      const V r = kLog ? gv - exp(yv) * s : yv * (gv - s);
+      if (stream) {
+        stream_lanes(out + c * old + i, count, r);
+      } else {
+        store_lanes(out + c * old + i, count, r);
+      }
     });
   }
+  if (stream) stream_fence();
 }
 
 // ---- cross-entropy with class-index targets
@@ -394,12 +452,13 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   });
   if (!g) return;
   // grad = a e - b w_c, the target's entry replaced, exactly 0 in ignored lanes.
+  const bool stream = !keep && static_cast<const T*>(g) != x;
   for (Eigen::Index c = 0; c < classes; ++c) {
     const V cv = V::set1(static_cast<T>(c));
     const V wc = V::set1(p.w ? p.w[c] : T(1));
     T* row = g + c * gld;
     const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
-    T* g_ahead = out_ahead(g, gld, c, classes);
+    T* g_ahead = stream ? nullptr : out_ahead(g, gld, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
@@ -409,9 +468,15 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       V gv = V::load(st.a + i) * e;
       if (p.smoothing) gv = gv - (p.w ? V::load(st.b + i) * wc : V::load(st.b + i));
       gv = select(cl == cv, V::load(target_grad + i), gv);
-      store_lanes(row + i, count, select(cl < V::zero(), V::zero(), gv));
+      gv = select(cl < V::zero(), V::zero(), gv);
+      if (!stream) {
+        store_lanes(row + i, count, gv);
+      } else {
+        stream_lanes(row + i, count, gv);
+      }
     });
   }
+  if (stream) stream_fence();
 }
 
 // ---- cross-entropy with class-probability targets -----------------------------------------------
@@ -470,19 +535,25 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
     }
   });
   if (!g) return;
+  const bool stream = !keep && static_cast<const T*>(g) != x;
   for (Eigen::Index c = 0; c < classes; ++c) {
     T* row = g + c * gld;
     const T* ahead = keep ? nullptr : row_ahead(x, ld, c, classes);
-    T* g_ahead = out_ahead(g, gld, c, classes);
+    T* g_ahead = stream ? nullptr : out_ahead(g, gld, c, classes);
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
       const V e = keep ? load_lanes(row + i, count, T(0))
                        : exp(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
-      store_lanes(row + i, count,
-                  V::load(st.a + i) * e - V::load(st.b + i) * weighted_target(c, i, count));
+      const V r = V::load(st.a + i) * e - V::load(st.b + i) * weighted_target(c, i, count);
+      if (!stream) {
+        store_lanes(row + i, count, r);
+      } else {
+        stream_lanes(row + i, count, r);
+      }
     });
   }
+  if (stream) stream_fence();
 }
 
 // ---- strips over an N x C view ------------------------------------------------------------------
