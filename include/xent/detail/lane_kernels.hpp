@@ -11,7 +11,9 @@
 //
 // Same arithmetic as the per-row kernels (row_kernels.hpp): max ignoring NaN (max keeps its first
 // argument), exp(x - m) summed with the target's term kept apart, the fused gradient stores the
-// exps into the output and rescales them in place (or, for strips beyond L2, recomputes them).
+// exps into the output and rescales them in place (or, for strips beyond L2, recomputes them and
+// writes the output with streaming stores). Strips beyond L3 find the max and the sum in one
+// online pass (lane_online).
 #pragma once
 
 #include <Eigen/Core>
