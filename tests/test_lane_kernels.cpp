@@ -407,3 +407,78 @@ TEMPLATE_TEST_CASE("lane paths: probability targets", "[lanes][probabilities]", 
     }
   }
 }
+
+// Forces the lanes' online pass (xent::set_online_lane_strip_bytes) for a scope.
+struct OnlineLanes {
+  OnlineLanes() { xent::set_online_lane_strip_bytes(0); }
+  ~OnlineLanes() { xent::set_online_lane_strip_bytes(xent::detail::kDefaultOnlineLaneStripBytes); }
+  OnlineLanes(const OnlineLanes&) = delete;
+  OnlineLanes& operator=(const OnlineLanes&) = delete;
+};
+
+// The lanes' online pass for the max and the sum (lane_online_max_sum, the sum rescaled when a
+// lane's max grows; by default for strips beyond 8 MiB, forced here), in softmax, log_softmax and
+// cross-entropy without label smoothing: adversarial values, every option combination, rows whose
+// logits rise class by class (a rescale at every class, the worst case for its rounding) and rows
+// that start with -inf classes, strips that would keep their exps, both storage orders (the
+// transposed small-C path too). Same tolerances as above: each rescale adds ~2 ulp to the sum, within
+// the C eps budgeted for the sequential sum.
+TEMPLATE_TEST_CASE("lane paths: the online max and sum", "[lanes][online]", float, double) {
+  using S = TestType;
+  const OnlineLanes online;
+  Rng rng(4242);
+#if XENT_TEST_FULL_SWEEP
+  const Index kOnlineClasses[] = {1, 3, 17, 100, 257};
+#else
+  const Index kOnlineClasses[] = {3, 17, 257};
+#endif
+  for (const Index C : kOnlineClasses) {
+    for (const Index N : {Index(17), Index(300)}) {
+      for (const Layout layout : kLayouts) {
+        Mat<S> rows = samples_in_rows(adversarial_logits<S>(N, C, layout, rng), layout);
+        for (Index n = 0; n < N; n += 7) {
+          for (Index c = 0; c < C; ++c) rows(n, c) = S(0.05) * static_cast<S>(c) - S(3);
+        }
+        for (Index n = 3; n < N; n += 11) {
+          for (Index c = 0; c < C / 2; ++c) rows(n, c) = -std::numeric_limits<S>::infinity();
+        }
+        const Mat<S> x = from_samples_in_rows(rows, layout);
+        const std::string what = std::string(scalar_name<S>()) + " online, N " + std::to_string(N) + " C " +
+                                 std::to_string(C) + " " + layout_name(layout);
+        check_softmax_family(x, layout, what, rng);
+        for (int k = 0; k < 16; ++k) {
+          Vec<int> y(N);
+          std::string name;
+          const CrossEntropyOptions opts = options_case(k, C, layout, rng, name);
+          for (Index n = 0; n < N; ++n) {
+            y(n) = rng.chance(0.1) ? static_cast<int>(opts.ignore_index()) : static_cast<int>(rng.integer(0, C - 1));
+          }
+          check_cross_entropy(x, y, opts, what + ", " + name);
+        }
+      }
+    }
+  }
+}
+
+// The online pass on 1 and 2 threads: the same bits (no label smoothing, so the one-pass path).
+TEMPLATE_TEST_CASE("lane paths: the online pass gives the same bits on 1 and 2 threads", "[lanes][online][threads]", float,
+                   double) {
+  using S = TestType;
+  const OnlineLanes online;
+  Rng rng(5);
+  const Index N = 2051, C = 300;
+  const Mat<S> x = adversarial_logits<S>(N, C, Layout::SamplesInRows, rng);
+  Vec<int> y(N);
+  for (Index n = 0; n < N; ++n) y(n) = static_cast<int>(rng.integer(0, C - 1));
+  Mat<S> g1(N, C), g2(N, C);
+  xent::set_num_threads(1);
+  const S l1 = xent::cross_entropy_forward_backward(x, y, g1);
+  const Vec<S> p1 = xent::cross_entropy_per_sample(x, y);
+  xent::set_num_threads(2);
+  const S l2 = xent::cross_entropy_forward_backward(x, y, g2);
+  const Vec<S> p2 = xent::cross_entropy_per_sample(x, y);
+  xent::set_num_threads(0);
+  CHECK((l1 == l2 || (std::isnan(l1) && std::isnan(l2))));
+  require_same(g1, g2, "gradient");
+  require_same(p1, p2, "per-sample loss");
+}

@@ -681,6 +681,8 @@ TEMPLATE_TEST_CASE("the in-place fused cross-entropy and the online row pass all
   const std::size_t saved = xent::online_row_bytes();
   for (const std::size_t online : {std::size_t(0), saved}) {  // every row online, then the default
     xent::set_online_row_bytes(online);
+    // The same for the lanes' online pass (the samples-in-columns cases).
+    xent::set_online_lane_strip_bytes(online == 0 ? 0 : xent::detail::kDefaultOnlineLaneStripBytes);
     for (const Shape shape : kShapes) {
       for (const Layout layout : {Layout::SamplesInRows, Layout::SamplesInColumns}) {
         const Data<S> d = make_data<S>(shape, layout, 16);
@@ -717,6 +719,7 @@ TEMPLATE_TEST_CASE("the in-place fused cross-entropy and the online row pass all
     }
   }
   xent::set_online_row_bytes(saved);
+  xent::set_online_lane_strip_bytes(xent::detail::kDefaultOnlineLaneStripBytes);
 }
 
 TEST_CASE("CrossEntropyLoss::forward_backward allocates nothing", "[no_allocation][cross_entropy]") {

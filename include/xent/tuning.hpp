@@ -58,4 +58,26 @@ inline std::size_t stream_output_bytes() {
   return detail::stream_output_bytes_setting().load(std::memory_order_relaxed);
 }
 
+// Lane-per-sample strips (samples adjacent in memory, detail/lane_kernels.hpp) whose logits occupy
+// more than `bytes` bytes find the max and the sum of exps in one online pass (the sum rescaled
+// when a lane's max grows) rather than two: worth it only when each pass streams the strip from
+// DRAM. 0 sends every strip through the online pass. Results agree within rounding, not bitwise.
+namespace detail {
+// 8 MiB (a quarter of the development machine's 32 MiB L3; see lane_online in lane_kernels.hpp).
+constexpr std::size_t kDefaultOnlineLaneStripBytes = std::size_t(8) << 20;
+inline std::atomic<std::size_t>& online_lane_strip_bytes_setting() {
+  static std::atomic<std::size_t> setting{kDefaultOnlineLaneStripBytes};
+  return setting;
+}
+}  // namespace detail
+
+inline void set_online_lane_strip_bytes(std::size_t bytes) {
+  detail::online_lane_strip_bytes_setting().store(bytes, std::memory_order_relaxed);
+}
+
+// The current switch point, in bytes of one strip of logits (default 8 MiB).
+inline std::size_t online_lane_strip_bytes() {
+  return detail::online_lane_strip_bytes_setting().load(std::memory_order_relaxed);
+}
+
 }  // namespace xent
