@@ -68,14 +68,13 @@ TEMPLATE_TEST_CASE("small C row-major: log_softmax and softmax through register 
   }
 }
 
-// Probability targets in lanes (row-major), with the error model of test_lane_kernels.cpp:
-// q_c = w_c t'_c, Q = sum |q_c|.
+// Probability targets in lanes (row-major), with the error model of probability_target_tolerances
+// (test_support.hpp).
 TEMPLATE_TEST_CASE("small C row-major: probability targets in lanes", "[small_classes][probabilities]", float,
                    double) {
   using S = TestType;
   Rng rng(17);
   const double e = eps<S>();
-  const LD tiny = 4 * LD(std::numeric_limits<S>::min());
   for (const Index C : kClasses) {
     for (const Index N : kSamples) {
       for (int k = 0; k < 4; ++k) {
@@ -90,26 +89,7 @@ TEMPLATE_TEST_CASE("small C row-major: probability targets in lanes", "[small_cl
             for (Index c = 0; c < C; ++c)
               if (t(n, c) == 0 && rng.chance(0.3)) x(n, c) = -std::numeric_limits<S>::infinity();
         }
-        const Mat<LD> lp = xent::reference::log_softmax<LD>(x);
-        const LD eps_ls = static_cast<LD>(opts.label_smoothing());
-        Vec<LD> loss_tol(N);
-        Mat<LD> grad_tol(N, C);
-        for (Index n = 0; n < N; ++n) {
-          Vec<LD> q(C);
-          for (Index c = 0; c < C; ++c)
-            q(c) = (opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1)) * ((1 - eps_ls) * t(n, c) + eps_ls / C);
-          const LD Q = q.cwiseAbs().sum();
-          LD M = 0, m = -std::numeric_limits<LD>::infinity();
-          for (Index c = 0; c < C; ++c) {
-            M = std::max(M, finite_or_zero(std::fabs(lp(n, c))));
-            m = std::max(m, static_cast<LD>(x(n, c)));
-          }
-          loss_tol(n) = 2 * e * Q * (2 * M + C + 2) + 2 * e * Q * M * C;
-          for (Index c = 0; c < C; ++c) {
-            const LD shifted = finite_or_zero(std::fabs(x(n, c) - m));
-            grad_tol(n, c) = 2 * e * (Q * finite_or_zero(std::exp(lp(n, c))) * (shifted + C + 4) + std::fabs(q(c)) * (C + 4)) + tiny;
-          }
-        }
+        const auto [loss_tol, grad_tol] = probability_target_tolerances<S>(x, t, opts);
         const LD scale = opts.reduction() == Reduction::Mean ? LD(1) / N : LD(1);
         INFO(scalar_name<S>() << " N " << N << " C " << C << " case " << k);
         require_close(xent::cross_entropy_per_sample(x, t, opts), xent::reference::cross_entropy_per_sample<LD>(x, t, opts),

@@ -449,4 +449,44 @@ Vec<double> gather(const Eigen::MatrixBase<M>& m, const std::vector<std::pair<In
   return out;
 }
 
+// ---- error model of cross-entropy with probability targets --------------------------------------
+// Per-sample loss and gradient tolerances for x (samples in rows) and targets t (test_lane_kernels.cpp
+// derives the model): with q_c = w_c ((1 - eps) t_c + eps / C), Q = sum |q_c|, M the largest finite
+// |log p_c| and m the row's max, the loss is within 2 eps Q (2 M + C + 2) + 2 eps Q M C and a
+// gradient entry within 2 eps (Q p_c (|x_c - m| + C + 4) + |q_c| (C + 4)) + 4 min_normal (unscaled
+// by the reduction). A class with t_c = 0 adds nothing, even where its logit is -inf.
+struct ProbabilityTolerances {
+  Vec<LD> loss;
+  Mat<LD> grad;
+};
+
+template <class S, class X, class T>
+ProbabilityTolerances probability_target_tolerances(const X& x, const T& t, const xent::CrossEntropyOptions& opts) {
+  const auto finite_or_zero = [](LD v) { return std::isfinite(v) ? v : LD(0); };
+  const double e = eps<S>();
+  const LD tiny = 4 * LD(std::numeric_limits<S>::min());
+  const Index N = x.rows(), C = x.cols();
+  const Mat<LD> lp = xent::reference::log_softmax<LD>(x);
+  const LD eps_ls = static_cast<LD>(opts.label_smoothing());
+  ProbabilityTolerances tol{Vec<LD>(N), Mat<LD>(N, C)};
+  for (Index n = 0; n < N; ++n) {
+    Vec<LD> q(C);
+    for (Index c = 0; c < C; ++c)
+      q(c) = (opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1)) * ((1 - eps_ls) * t(n, c) + eps_ls / C);
+    const LD Q = q.cwiseAbs().sum();
+    LD M = 0, m = -std::numeric_limits<LD>::infinity();
+    for (Index c = 0; c < C; ++c) {
+      M = std::max(M, finite_or_zero(std::fabs(lp(n, c))));
+      m = std::max(m, static_cast<LD>(x(n, c)));
+    }
+    tol.loss(n) = 2 * e * Q * (2 * M + C + 2) + 2 * e * Q * M * C;
+    for (Index c = 0; c < C; ++c) {
+      const LD shifted = finite_or_zero(std::fabs(x(n, c) - m));
+      tol.grad(n, c) =
+          2 * e * (Q * finite_or_zero(std::exp(lp(n, c))) * (shifted + C + 4) + std::fabs(q(c)) * (C + 4)) + tiny;
+    }
+  }
+  return tol;
+}
+
 }  // namespace xt
