@@ -5,7 +5,8 @@
 //               softmax, logsumexp, nll_loss_fwd_bwd, bce_with_logits_fwd_bwd, log_softmax_bwd,
 //               cross_entropy_in_place (xent only)
 //     shapes:   the five (1 and 2 threads, warm; cold for the largest), and kExtraShapes
-//               (cross_entropy, cross_entropy_fwd_bwd, log_softmax; 1 thread, xent and torch)
+//               (cross_entropy, cross_entropy_fwd_bwd, log_softmax; 1 thread, xent and torch);
+//               or only XENT_BENCH_SHAPES=NxC,... (every function; 1 thread, xent and torch)
 //     impl:     xent, reference (xent::reference), naive (hand-written Eigen), torch (libtorch)
 //   roof/read/threads:<t>    streaming sum over 512 MiB of floats (> the last-level cache)
 //   roof/write/threads:<t>   memset to zero of 512 MiB
@@ -19,7 +20,9 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -210,14 +213,35 @@ void register_all() {
   }
 }
 
-void register_extra_shapes() {
-  for (const Shape& s : kExtraShapes) {
+// Shapes named in XENT_BENCH_SHAPES ("NxC,NxC,..."): every function, xent and torch, 1 thread;
+// e.g. XENT_BENCH_SHAPES=4000x1000 xent_bench --benchmark_filter='/N:4000/'.
+std::vector<Shape> shapes_from_environment() {
+  std::vector<Shape> shapes;
+  const char* spec = std::getenv("XENT_BENCH_SHAPES");
+  std::stringstream in(spec ? spec : "");
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    long long n = 0, c = 0;
+    char x = 0;
+    std::stringstream one(item);
+    if (!(one >> n >> x >> c) || x != 'x' || n <= 0 || c <= 0) {
+      std::fprintf(stderr, "XENT_BENCH_SHAPES: expected NxC, got '%s'\n", item.c_str());
+      std::exit(1);
+    }
+    shapes.push_back({n, c});
+  }
+  return shapes;
+}
+
+template <class Fns>
+void register_one_thread(const std::vector<Shape>& shapes, const Fns& fns) {
+  for (const Shape& s : shapes) {
     for (Order order : {Order::RowMajor, Order::ColMajor}) {
-      for (Fn fn : kExtraShapeFns) {
+      for (Fn fn : fns) {
         const Case k{fn, order, s.n, s.c, 1, false};
         add("xent", run_xent, k);
 #ifdef XENT_BENCH_WITH_TORCH
-        add("torch", run_torch, k);
+        if (fn != Fn::CrossEntropyInPlace) add("torch", run_torch, k);
 #endif
       }
     }
@@ -290,8 +314,14 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cold_bytes", std::to_string(kColdBytes));
   benchmark::AddCustomContext("reference_max_elements", std::to_string(kReferenceMaxElements));
 
-  register_all();
-  register_extra_shapes();
+  const std::vector<Shape> custom = shapes_from_environment();
+  if (custom.empty()) {
+    register_all();
+    register_one_thread(std::vector<Shape>(std::begin(kExtraShapes), std::end(kExtraShapes)),
+                        kExtraShapeFns);
+  } else {
+    register_one_thread(custom, kAllFns);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,6 +1,8 @@
 // xent's public API, as a user calls it: preallocated outputs, default options (mean reduction).
 #include <xent/xent.hpp>
 
+#include <cstdlib>
+
 #include "bench_common.hpp"
 
 namespace xent_bench {
@@ -85,7 +87,19 @@ void run(benchmark::State& state, const Case& k) {
 
 }  // namespace
 
+// XENT_BENCH_ONLINE_ROW_BYTES=<bytes> runs with xent::set_online_row_bytes(bytes) (to measure the
+// switch between two passes and the online pass).
+void apply_tuning_from_environment() {
+  static const bool applied = [] {
+    if (const char* v = std::getenv("XENT_BENCH_ONLINE_ROW_BYTES"))
+      xent::set_online_row_bytes(std::strtoull(v, nullptr, 10));
+    return true;
+  }();
+  static_cast<void>(applied);
+}
+
 void run_xent(benchmark::State& state, const Case& k) {
+  apply_tuning_from_environment();
   if (k.order == Order::RowMajor)
     run<RowMatrix>(state, k);
   else

@@ -42,7 +42,7 @@ struct BCEWithLogitsKernel {
     using V = simd::Vec<T>;
     const V zero = V::zero(), one = V::set1(T(1));
     const V a = simd::abs(x);
-    const V e = simd::exp(-a);
+    const V e = simd::exp_nonpositive(-a);
     V tail, q;
     tail_and_sigmoid<kLoss>(e, tail, q);
     const V negative = one - t;

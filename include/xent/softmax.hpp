@@ -51,7 +51,7 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           const Scalar* x = rows.row(n).data();
           Scalar* out = dst.row(n).data();
           const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
-          if (stream && !detail::simd::online_row<Scalar>(rows.cols())) {
+          if (stream && !detail::simd::online_row<Scalar>(rows.cols(), true)) {
             // A large output: the statistics as logsumexp takes them (nothing stored), then one
             // pass from x, in cache after two passes, streams the result out (written once).
             detail::simd::scan_row<false>(x, rows.cols(), -1, static_cast<Scalar*>(nullptr),

@@ -24,8 +24,8 @@
 #include <limits>
 #include <type_traits>
 
-#include "parallel.hpp"
 #include "../tuning.hpp"
+#include "parallel.hpp"
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 
@@ -55,9 +55,9 @@ bool lane_keep_exps(Eigen::Index classes, Eigen::Index n) {
 // strip from DRAM. Below, the second read comes from L3 and costs less than the online pass's
 // extra work (measured, float, AVX-512, 1 thread, col/row-major Gelem/s ratio, two passes ->
 // online: 4096 x 1000 (1 MiB strips) softmax 0.42 -> 0.38, fused cross-entropy 0.41 -> 0.38;
-// 16384 x 4096 (4 MiB) 0.32 -> 0.26, 0.30 -> 0.23; 512 x 32000 (31 MiB) 0.17 -> 0.22, 0.14 -> 0.17).
-// Such a strip never keeps its exps (lane_keep_exps): the online pass computes none at the final
-// max.
+// 16384 x 4096 (4 MiB) 0.32 -> 0.26, 0.30 -> 0.23; 512 x 32000 (31 MiB) 0.17 -> 0.22, 0.14 ->
+// 0.17). Such a strip never keeps its exps (lane_keep_exps): the online pass computes none at the
+// final max.
 template <class T>
 bool lane_online(Eigen::Index classes, Eigen::Index n) {
   return static_cast<std::size_t>(classes * n) * sizeof(T) > online_lane_strip_bytes();
@@ -180,7 +180,7 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(e_ahead, i);
-      const V v = exp(load_lanes(row + i, count, lowest) - V::load(m + i));
+      const V v = exp_nonpositive(load_lanes(row + i, count, lowest) - V::load(m + i));
       (V::load(s + i) + v).store(s + i);
       if (e) store_lanes(e + c * eld + i, count, v);
     });
@@ -217,10 +217,10 @@ void lane_online_max_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       V sum = V::load(s + i);
       const auto grown = mx > old;
       if (any(grown)) {  // only the grown lanes: exp(-inf - -inf) would be NaN
-        sum = select(grown, sum * exp(old - mx), sum);
+        sum = select(grown, sum * exp_nonpositive(old - mx), sum);
         mx.store(m + i);
       }
-      V e = select(v == minus_inf, V::zero(), exp(v - mx));
+      V e = select(v == minus_inf, V::zero(), exp_nonpositive(v - mx));
       if (cls) e = select(V::load(cls + i) == cv, V::zero(), e);
       (sum + e).store(s + i);
     });
@@ -287,10 +287,10 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
       prefetch_lanes(ahead, i);
       prefetch_out(o_ahead, i);
       T* p = out + c * old + i;
-      const V e = keep
-                      ? load_lanes(p, count, T(0))
-                      : exp(load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()) -
-                            V::load(st.max + i));
+      const V e = keep ? load_lanes(p, count, T(0))
+                       : exp_nonpositive(load_lanes(x + c * ld + i, count,
+                                                    -std::numeric_limits<T>::infinity()) -
+                                         V::load(st.max + i));
       if (!stream) {
         store_lanes(p, count, e * V::load(st.a + i));
       } else {
@@ -403,7 +403,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       prefetch_out(g_ahead, i);
       const V v = load_lanes(row + i, count, lowest);
       const V d = v - V::load(st.max + i);
-      const V e = exp(d);
+      const V e = exp_nonpositive(d);
       const auto is_target = V::load(cls + i) == cv;
       (V::load(st.sum + i) + select(is_target, V::zero(), e)).store(st.sum + i);
       if (p.smoothing) {
@@ -459,8 +459,9 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
       const V cl = V::load(cls + i);
-      const V e = keep ? load_lanes(row + i, count, T(0))
-                       : exp(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+      const V e =
+          keep ? load_lanes(row + i, count, T(0))
+               : exp_nonpositive(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
       V gv = V::load(st.a + i) * e;
       if (p.smoothing) gv = gv - (p.w ? V::load(st.b + i) * wc : V::load(st.b + i));
       gv = select(cl == cv, V::load(target_grad + i), gv);
@@ -509,7 +510,7 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
       const V d = load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i);
-      const V e = exp(d);
+      const V e = exp_nonpositive(d);
       const V smoothed = one_minus_eps * load_lanes(t + c * tld + i, count, T(0)) + epc;
       const V q = p.w ? V::set1(p.w[c]) * smoothed : smoothed;
       (V::load(st.sum + i) + e).store(st.sum + i);
@@ -539,8 +540,9 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
-      const V e = keep ? load_lanes(row + i, count, T(0))
-                       : exp(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+      const V e =
+          keep ? load_lanes(row + i, count, T(0))
+               : exp_nonpositive(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
       const V r = V::load(st.a + i) * e - V::load(st.b + i) * weighted_target(c, i, count);
       if (!stream) {
         store_lanes(row + i, count, r);
@@ -584,11 +586,12 @@ constexpr Eigen::Index kLaneSmallStrip = 256 / static_cast<Eigen::Index>(sizeof(
 
 // Transposes between contiguous rows (sample i, class c at src[i * ld + c]) and a lane-major strip
 // (buf[c * S + i], S = kLaneSmallStrip) by W x W tiles in registers (Eigen's ptranspose): a row of
-// a tile is one (masked) vector load or store, a column one aligned vector store or load. Measured against
-// the element-by-element copy (8192 samples, AVX-512, ns per element, copy in / tiles in, copy out /
-// tiles out): float C = 2: 0.46/0.31, 0.28/0.34; C = 3: 0.44/0.22, 0.28/0.24; C = 10: 0.20/0.08,
-// 0.25/0.08; C = 32: 0.24/0.05, 0.24/0.05; double C = 2: 0.42/0.26, 0.42/0.26; C = 10: 0.24/0.10,
-// 0.25/0.10. So tiles everywhere but the output of 2 float classes (a tile is mostly padding).
+// a tile is one (masked) vector load or store, a column one aligned vector store or load. Measured
+// against the element-by-element copy (8192 samples, AVX-512, ns per element, copy in / tiles in,
+// copy out / tiles out): float C = 2: 0.46/0.31, 0.28/0.34; C = 3: 0.44/0.22, 0.28/0.24; C = 10:
+// 0.20/0.08, 0.25/0.08; C = 32: 0.24/0.05, 0.24/0.05; double C = 2: 0.42/0.26, 0.42/0.26; C = 10:
+// 0.24/0.10, 0.25/0.10. So tiles everywhere but the output of 2 float classes (a tile is mostly
+// padding).
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
@@ -615,9 +618,9 @@ void lane_tiles_in(const T* src, Eigen::Index ld, Eigen::Index classes, Eigen::I
         LaneTile<T> tile;
         const T* p = src + i0 * ld + c0;
         for (int r = 0; r < W; ++r) {
-          tile.packet[r] = r >= rows     ? V::zero().p
-                           : cols == W   ? V::loadu(p + r * ld).p
-                                         : V::load_tail(p + r * ld, cols, T(0)).p;
+          tile.packet[r] = r >= rows   ? V::zero().p
+                           : cols == W ? V::loadu(p + r * ld).p
+                                       : V::load_tail(p + r * ld, cols, T(0)).p;
         }
         Eigen::internal::ptranspose(tile);
         for (int k = 0; k < cols; ++k) V{tile.packet[k]}.store(buf + (c0 + k) * S + i0);

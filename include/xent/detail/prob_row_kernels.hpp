@@ -57,7 +57,7 @@ void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<
     const V d = (count == W ? V::loadu(x + i) : V::load_tail(x + i, count, lowest)) - vm;
     Mask<T> zero;
     const V qv = p.q(i, count, zero);
-    const V v = exp(d);
+    const V v = exp_nonpositive(d);
     if (e) {
       if (count == W) {
         v.storeu(e + i);
@@ -89,7 +89,7 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
   r.blocks = 0;
   r.block = n;
   T shifted = 0;
-  if (!online_row<T>(n)) {
+  if (!online_row<T>(n, e != nullptr)) {
     r.max = contiguous_max(x, n);
     prob_range(x, 0, n, p, e, V::set1(r.max), a, kept_q, next_row);
     shifted = reduce_add(a.h0);

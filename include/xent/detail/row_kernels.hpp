@@ -92,7 +92,7 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
   const T lowest = -std::numeric_limits<T>::infinity();
   const auto one = [&](Eigen::Index at, int count) {
     const V d = (count == W ? V::loadu(x + at) : V::load_tail(x + at, count, lowest)) - vm;
-    const V v = exp(d);
+    const V v = exp_nonpositive(d);
     if (shifted_out) {
       if (count == W) {
         d.storeu(shifted_out + at);
@@ -135,7 +135,7 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
     }
     if (prefetch) prefetch_row_part(prefetch + (i - lo), 2 * W);
     const V d0 = V::loadu(x + i) - vm, d1 = V::loadu(x + i + W) - vm;
-    const V v0 = exp(d0), v1 = exp(d1);
+    const V v0 = exp_nonpositive(d0), v1 = exp_nonpositive(d1);
     if (shifted_out) {
       d0.storeu(shifted_out + i);
       d1.storeu(shifted_out + i + W);
@@ -174,10 +174,12 @@ struct RowScan {
   T block_max[kMaxBlocks];
 };
 
-// Whether a row of n classes takes the online pass (xent::set_online_row_bytes).
+// Whether a row of n classes takes the online pass: when what its two passes keep in cache, the
+// row and, for a function that writes a row of results (writes), that row too, exceeds
+// xent::online_row_bytes().
 template <class T>
-bool online_row(Eigen::Index n) {
-  return static_cast<std::size_t>(n) * sizeof(T) > online_row_bytes();
+bool online_row(Eigen::Index n, bool writes) {
+  return static_cast<std::size_t>(n) * sizeof(T) * (writes ? 2 : 1) > online_row_bytes();
 }
 
 // Scans one contiguous row: two passes (max, then exp) or, for long rows, one block-wise online
@@ -200,7 +202,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   r.blocks = 0;
   r.block = n;
   T shifted = 0;
-  if (!online_row<T>(n)) {
+  if (!online_row<T>(n, e != nullptr || shifted_out != nullptr)) {
     r.max = contiguous_max(x, n);
     exp_range<kShift>(x, 0, n, y, e, w, V::set1(r.max), a, shifted_out, next_row);
     if (kShift) shifted = reduce_add(a.h0 + a.h1);
