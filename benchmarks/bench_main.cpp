@@ -58,10 +58,11 @@ struct Shape {
 constexpr Shape kShapes[] = {{8192, 10}, {4096, 1000}, {512, 32000}, {64, 128000}, {16384, 4096}};
 constexpr Shape kLargest = {16384, 4096};
 // Beyond the shapes (1 thread, xent and torch, kExtraShapeFns): binary, just past a
-// 32-class small-C path, medium C (64, 100, 128: short rows, where per-row overhead shows), a few
-// hundred classes, and a GPT-2-sized vocabulary beyond L3.
-constexpr Shape kExtraShapes[] = {{65536, 2}, {16384, 33},  {16384, 64}, {8192, 100},
-                                  {8192, 128}, {2048, 257}, {256, 50257}};
+// 32-class small-C path, medium C (64 to 257: short rows, where per-row overhead shows), a
+// GPT-2-sized vocabulary beyond L3, and one sample of it (column-major: a lone sample).
+constexpr Shape kExtraShapes[] = {{65536, 2},  {16384, 33}, {16384, 64},  {8192, 100},
+                                  {8192, 128}, {4096, 200}, {2048, 257}, {256, 50257},
+                                  {1, 50257}};
 constexpr int kThreadCounts[] = {1, 2};
 
 // xent::reference builds several float matrices per call and runs at a few 10 M elements/s; on

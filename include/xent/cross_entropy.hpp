@@ -94,10 +94,11 @@ struct CrossEntropyKernel {
       }
     }
 
+    PendingLosses<Scalar> losses({smoothing, eps, eps_per_class, weight_sum});
     for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
       if (y < 0) {  // ignored: contributes 0 and its gradient row is exactly 0, whatever its logits
-        loss(n, Scalar(0));
+        losses.add_ignored(n, loss);
         if constexpr (kGrad) grad.row(n).setZero();
         continue;
       }
@@ -134,12 +135,7 @@ struct CrossEntropyKernel {
         }
       }
       const Scalar w_y = weighted ? w(y) : Scalar(1);
-      Scalar value = w_y * target_neg_log_prob(st, x_y);
-      if (smoothing) {
-        // sum_c w_c (-log p_c) = (sum_c w_c) log s - sum_c w_c (x_c - m)
-        value = (1 - eps) * value + eps_per_class * (weight_sum * st.log_sum() - shifted_sum);
-      }
-      loss(n, value);
+      losses.add(n, st, x_y, w_y, shifted_sum, loss);
       if constexpr (kGrad) {
         // Without smoothing the other classes' weights must not enter at all (a NaN weight on an
         // unused class leaves PyTorch's gradient finite).
@@ -176,6 +172,7 @@ struct CrossEntropyKernel {
         out(y) = target_grad;
       }
     }
+    losses.flush(loss);
   }
 
   // A lane per sample (detail/lane_kernels.hpp) over the samples [begin, end): strips of the
@@ -213,10 +210,11 @@ struct CrossEntropyKernel {
 
   // A lane per sample over strips of samples: read in place when samples are adjacent in memory
   // (kTranspose false), transposed by register tiles from contiguous rows otherwise.
-  template <bool kTranspose, class Rows, class ProbRows, class LossFn, class GradRows, class ScaleFn>
-  static void probability_lanes(const Rows& x, const ProbRows& probs, const CrossEntropyOptions& opts,
-                                LossFn& loss, GradRows& grad, ScaleFn& scale, Eigen::Index begin,
-                                Eigen::Index end) {
+  template <bool kTranspose, class Rows, class ProbRows, class LossFn, class GradRows,
+            class ScaleFn>
+  static void probability_lanes(const Rows& x, const ProbRows& probs,
+                                const CrossEntropyOptions& opts, LossFn& loss, GradRows& grad,
+                                ScaleFn& scale, Eigen::Index begin, Eigen::Index end) {
     using Scalar = typename Rows::Scalar;
     const Eigen::Index classes = x.cols();
     simd::CrossEntropyLaneParams<Scalar> p{};

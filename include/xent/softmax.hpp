@@ -27,7 +27,7 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
   detail::prepare_output("log_softmax", "out", result, x.rows(), x.cols());
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
-    detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+    detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
       if (detail::simd::run_lanes<Scalar>(
@@ -57,8 +57,8 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
             detail::simd::scan_row<false>(x, rows.cols(), -1, static_cast<Scalar*>(nullptr),
                                           static_cast<const Scalar*>(nullptr), scan,
                                           static_cast<Scalar*>(nullptr), next);
-            detail::simd::contiguous_log_softmax(x, out, rows.cols(), scan.max,
-                                                 std::log(scan.sum), stream);
+            detail::simd::contiguous_log_softmax(x, out, rows.cols(), scan.max, std::log(scan.sum),
+                                                 stream);
             return;
           }
           // x - max is stored while summing (the stores, and the reads of their lines, overlap the
@@ -108,7 +108,7 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
   detail::prepare_output("softmax", "out", result, x.rows(), x.cols());
   const detail::InputRef<Derived> in(x.derived());
   detail::with_samples_in_rows(in, layout, [&](const auto& rows) {
-    detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+    detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
       if (rows.cols() == 0) return;
       using Scalar = typename Derived::Scalar;
       if (detail::simd::run_lanes<Scalar>(
@@ -256,7 +256,7 @@ void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   const detail::InputRef<G> g(grad_output.derived());
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
-      detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+      detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
         if (detail::simd::run_lanes<Scalar>(
                 gr, yr, dst,
@@ -316,7 +316,7 @@ void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::Matr
   const detail::InputRef<G> g(grad_output.derived());
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
-      detail::with_samples_in_rows(result.derived(), layout, [&](auto&& dst) {
+      detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
         using Scalar = typename Y::Scalar;
         if (detail::simd::run_lanes<Scalar>(
                 gr, yr, dst,

@@ -34,7 +34,7 @@ void visit_samples(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& tar
       if constexpr (std::is_same<Grad, std::nullptr_t>::value) {
         Kernel::run(rows, targets.derived(), opts, loss, nullptr, scale, begin, end);
       } else {
-        with_samples_in_rows(*grad, opts.layout(), [&](auto&& grad_rows) {
+        with_samples_in_rows(output_view(*grad), opts.layout(), [&](auto&& grad_rows) {
           Kernel::run(rows, targets.derived(), opts, loss, grad_rows, scale, begin, end);
         });
       }
