@@ -64,6 +64,11 @@ TEST_CASE("results are bitwise identical for 1 and 2 threads") {
   require_thread_invariant([&] { return xent::cross_entropy(x, xent::softmax(x), opts); });
   require_thread_invariant([&] { return xent::cross_entropy(Eigen::MatrixXf(x), y); });
   require_thread_invariant([&] { return xent::nll_loss(x, y); });
+  // The softmax family: row groups (log_softmax, logsumexp: a vector log per group of short rows),
+  // lanes and per-row code split over threads.
+  require_thread_invariant([&] { return RowMatrix(xent::log_softmax(x)); });
+  require_thread_invariant([&] { return RowMatrix(xent::softmax(x)); });
+  require_thread_invariant([&] { return Eigen::VectorXf(xent::logsumexp(x)); });
   require_thread_invariant([&] { return xent::binary_cross_entropy_with_logits(x, t); });
   require_thread_invariant([&] {
     RowMatrix g(n, c);

@@ -45,6 +45,43 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
       const int threads = detail::threads_for(rows.rows(), rows.cols());
       const bool stream =
           kContiguous && detail::simd::stream_output<Scalar>(rows.rows() * rows.cols());
+      if constexpr (kContiguous) {
+        // Short rows: the log-sums of a group of rows in one vector log (a libm log per row was
+        // 14 % of the time at 4096 x 200); the same steps as the per-row code below otherwise.
+        // A row's log is lane-wise, the same in any group.
+        using V = detail::simd::Vec<Scalar>;
+        const Eigen::Index C = rows.cols();
+        const Eigen::Index group = detail::simd::rows_per_log_group<Scalar>(C);
+        if (group > 1) {
+          detail::simd::for_row_groups(
+              rows.rows(), group, threads, stream, [&](Eigen::Index n0, Eigen::Index count) {
+                alignas(64) Scalar maxes[V::width], sums[V::width], logs[V::width];
+                for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = Scalar(1);
+                for (Eigen::Index i = 0; i < count; ++i) {
+                  const Eigen::Index n = n0 + i;
+                  detail::simd::RowScan<Scalar> scan;
+                  detail::simd::scan_row<false>(
+                      rows.row(n).data(), C, -1, static_cast<Scalar*>(nullptr),
+                      static_cast<const Scalar*>(nullptr), scan,
+                      stream ? static_cast<Scalar*>(nullptr) : dst.row(n).data(),
+                      n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+                  maxes[i] = scan.max;
+                  sums[i] = scan.sum;
+                }
+                detail::simd::log(V::loadu(sums)).storeu(logs);
+                for (Eigen::Index i = 0; i < count; ++i) {
+                  const Eigen::Index n = n0 + i;
+                  if (stream) {
+                    detail::simd::contiguous_log_softmax(rows.row(n).data(), dst.row(n).data(), C,
+                                                         maxes[i], logs[i], stream);
+                  } else {
+                    detail::simd::contiguous_subtract(dst.row(n).data(), C, logs[i]);
+                  }
+                }
+              });
+          return;
+        }
+      }
       detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
         if constexpr (kContiguous) {
           detail::simd::RowScan<Scalar> scan;
@@ -190,6 +227,44 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
     constexpr bool kContiguous = detail::has_contiguous_rows<const std::decay_t<decltype(rows)>>();
     // Rows are independent: split over threads when OpenMP is on (the same bits for any count).
     const int threads = detail::threads_for(rows.rows(), rows.cols());
+    if constexpr (kContiguous) {
+      if (rows.cols() > 0) {
+        // max ignoring NaN (a NaN makes the sum NaN); the logs a group of short rows at a time,
+        // as in log_softmax.
+        using V = detail::simd::Vec<Scalar>;
+        const Eigen::Index C = rows.cols();
+        const Eigen::Index group = detail::simd::rows_per_log_group<Scalar>(C);
+        if (group > 1) {
+          detail::simd::for_row_groups(
+              rows.rows(), group, threads, false, [&](Eigen::Index n0, Eigen::Index count) {
+                alignas(64) Scalar maxes[V::width], sums[V::width], logs[V::width];
+                for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = Scalar(1);
+                for (Eigen::Index i = 0; i < count; ++i) {
+                  const Eigen::Index n = n0 + i;
+                  detail::simd::RowScan<Scalar> scan;
+                  detail::simd::scan_row<false>(
+                      rows.row(n).data(), C, -1, static_cast<Scalar*>(nullptr),
+                      static_cast<const Scalar*>(nullptr), scan, static_cast<Scalar*>(nullptr),
+                      n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+                  maxes[i] = scan.max;
+                  sums[i] = scan.sum;
+                }
+                detail::simd::log(V::loadu(sums)).storeu(logs);
+                for (Eigen::Index i = 0; i < count; ++i) {
+                  const Eigen::Index n = n0 + i;
+                  if (std::isinf(maxes[i])) {  // -inf or +inf, unless a NaN hides behind it
+                    result(n) = rows.row(n).array().isNaN().any()
+                                    ? std::numeric_limits<Scalar>::quiet_NaN()
+                                    : maxes[i];
+                  } else {
+                    result(n) = maxes[i] + logs[i];
+                  }
+                }
+              });
+          return;
+        }
+      }
+    }
     static_cast<void>(threads);
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
