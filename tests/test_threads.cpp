@@ -69,6 +69,12 @@ TEST_CASE("results are bitwise identical for 1 and 2 threads") {
   require_thread_invariant([&] { return RowMatrix(xent::log_softmax(x)); });
   require_thread_invariant([&] { return RowMatrix(xent::softmax(x)); });
   require_thread_invariant([&] { return Eigen::VectorXf(xent::logsumexp(x)); });
+  // Column-major: strips of lanes split over threads.
+  const Eigen::MatrixXf xc = x;
+  require_thread_invariant([&] { return Eigen::MatrixXf(xent::log_softmax(xc)); });
+  require_thread_invariant([&] { return Eigen::MatrixXf(xent::softmax(xc)); });
+  require_thread_invariant([&] { return Eigen::VectorXf(xent::logsumexp(xc)); });
+  require_thread_invariant([&] { return Eigen::MatrixXf(xent::log_softmax_backward(xc, xc)); });
   require_thread_invariant([&] { return xent::binary_cross_entropy_with_logits(x, t); });
   require_thread_invariant([&] {
     RowMatrix g(n, c);

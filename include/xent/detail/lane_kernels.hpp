@@ -756,15 +756,26 @@ constexpr bool lane_rows_ok() {
 }
 
 // Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent
-// samples, or contiguous rows of at most small_classes classes (then on several threads: f must
-// keep its scratch in its own frame). Returns whether it ran.
+// samples, or contiguous rows of at most small_classes classes; on several threads either way (f
+// must keep its scratch in its own frame). Returns whether it ran.
 template <class T, class X, class Y, class Out, class F>
 bool run_lanes(const X& x, const Y& y, Out&& out, F&& f,
                Eigen::Index small_classes = kLaneSmallClassesSoftmax) {
   if (x.rows() == 0 || x.cols() == 0) return false;
   if constexpr (lane_contiguous_columns<const X>() && lane_columns_ok<const Y>() &&
                 lane_columns_ok<Out>()) {
-    for_each_lane_strip<false, T>(x, y, out, 0, x.rows(), f);
+    // Strips over the threads, one strip per item: the strips (and so every result) are the
+    // single-threaded ones whatever the count.
+    constexpr Eigen::Index kStrip = kLaneStripMax;
+    const Eigen::Index n = x.rows(), strips = (n + kStrip - 1) / kStrip;
+    const int threads = threads_for(strips, kStrip * x.cols());
+    static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
+    for (Eigen::Index k = 0; k < strips; ++k) {
+      for_each_lane_strip<false, T>(x, y, out, k * kStrip, std::min(n, (k + 1) * kStrip), f);
+    }
     return true;
   } else if constexpr (lane_contiguous_rows<const X>() && lane_rows_ok<const Y>() &&
                        lane_rows_ok<Out>()) {
