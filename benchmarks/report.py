@@ -17,7 +17,10 @@ import subprocess
 import sys
 
 SHAPES = [(8192, 10), (4096, 1000), (512, 32000), (64, 128000), (16384, 4096)]
-EXTRA_SHAPES = [(65536, 2), (16384, 33), (2048, 257), (256, 50257)]
+# kExtraShapes in bench_main.cpp: binary, short rows (33 to 257 classes), a GPT-2-sized
+# vocabulary, and one sample of it (column-major: a lone sample).
+EXTRA_SHAPES = [(65536, 2), (16384, 33), (16384, 64), (8192, 100), (8192, 128), (4096, 200),
+                (2048, 257), (256, 50257), (1, 50257)]
 EXTRA_FUNCTIONS = ["cross_entropy", "cross_entropy_fwd_bwd", "log_softmax"]
 LARGEST = (16384, 4096)
 IMPLS = ["xent", "reference", "naive", "torch"]
