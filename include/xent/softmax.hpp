@@ -55,7 +55,7 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
         if (group > 1) {
           detail::simd::for_row_groups(
               rows.rows(), group, threads, stream, [&](Eigen::Index n0, Eigen::Index count) {
-                alignas(64) Scalar maxes[V::width], sums[V::width], logs[V::width];
+                alignas(64) Scalar maxes[V::width] = {}, sums[V::width], logs[V::width];
                 for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = Scalar(1);
                 for (Eigen::Index i = 0; i < count; ++i) {
                   const Eigen::Index n = n0 + i;
@@ -237,7 +237,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
         if (group > 1) {
           detail::simd::for_row_groups(
               rows.rows(), group, threads, false, [&](Eigen::Index n0, Eigen::Index count) {
-                alignas(64) Scalar maxes[V::width], sums[V::width], logs[V::width];
+                alignas(64) Scalar maxes[V::width] = {}, sums[V::width], logs[V::width];
                 for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = Scalar(1);
                 for (Eigen::Index i = 0; i < count; ++i) {
                   const Eigen::Index n = n0 + i;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -123,7 +124,11 @@ class PendingLosses {
     bool on;
     T eps, eps_per_class, weight_sum;
   };
-  explicit PendingLosses(const Smoothing& s) : s_(s) {}
+  // Every lane starts with benign values (log 1, log1p 0): a partial flush computes all lanes, and
+  // lanes past count_ keep earlier samples' values, whose results are never used.
+  explicit PendingLosses(const Smoothing& s) : s_(s) {
+    for (int k = 0; k < kSize; ++k) put_at(k, 0, T(0), T(0), T(1), T(0), T(0), T(0), true);
+  }
 
   template <class LossFn>
   void add(Eigen::Index n, const TargetRowStats<T>& st, T x_y, T w_y, T shifted, LossFn& loss) {
@@ -141,7 +146,6 @@ class PendingLosses {
   void flush(LossFn& loss) {
     using V = simd::Vec<T>;
     if (count_ == 0) return;
-    for (int k = count_; k < kSize; ++k) put_at(k, 0, T(0), T(0), T(1), T(0), T(0), T(0), true);
     const V m = V::loadu(max_), others = V::loadu(others_), xy = V::loadu(x_y_);
     const V log_sum = simd::log(V::loadu(sum_));
     const auto confident = (xy == m) & (abs(xy) < V::set1(std::numeric_limits<T>::infinity()));
@@ -152,8 +156,10 @@ class PendingLosses {
     }
     alignas(64) T value[kSize];
     v.storeu(value);
-    for (int k = 0; k < count_; ++k) loss(n_[k], ignored_[k] ? T(0) : value[k]);
+    // count == count_: the bound spelled out for g++'s -Warray-bounds (scalar tier: kSize 1).
+    const int count = std::min(count_, kSize);
     count_ = 0;
+    for (int k = 0; k < count; ++k) loss(n_[k], ignored_[k] ? T(0) : value[k]);
   }
 
  private:
