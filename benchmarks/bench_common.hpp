@@ -85,10 +85,10 @@ struct Case {
 // Buffers rotated in a cold run span more than this (the last-level cache, 300 MiB here).
 constexpr std::size_t kColdBytes = std::size_t(300) << 20;
 
-inline int copies_for(const Case& k) {
+inline std::size_t copies_for(const Case& k) {
   if (!k.cold) return 1;
   const std::size_t bytes = std::size_t(k.n) * std::size_t(k.c) * sizeof(float);
-  return static_cast<int>(kColdBytes / bytes) + 1;  // copies * bytes > kColdBytes, >= 2
+  return kColdBytes / bytes + 1;  // copies * bytes > kColdBytes, >= 2
 }
 
 // ---- data ---------------------------------------------------------------------------------------
@@ -126,27 +126,27 @@ struct Data : DataBase {
   Targets y;              // class indices
 
   Data(Index n_, Index c_) : n(n_), c(c_), y(n_) {
-    for (Index i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>(mix(~std::uint64_t(i)) % c);
+    for (Index i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>(mix(~std::uint64_t(i)) % std::uint64_t(c));
   }
 
-  void ensure_x(int copies) {
-    while (static_cast<int>(x.size()) < copies) {
+  void ensure_x(std::size_t copies) {
+    while (x.size() < copies) {
       if (x.empty()) {
         M m(n, c);
         for (Index i = 0; i < n; ++i)
-          for (Index j = 0; j < c; ++j) m(i, j) = logit_value(std::uint64_t(i) * c + j);
+          for (Index j = 0; j < c; ++j) m(i, j) = logit_value(std::uint64_t(i) * std::uint64_t(c) + std::uint64_t(j));
         x.push_back(std::move(m));
       } else {
         x.push_back(x.front());
       }
     }
   }
-  void ensure_t(int copies) {
-    while (static_cast<int>(t.size()) < copies) {
+  void ensure_t(std::size_t copies) {
+    while (t.size() < copies) {
       if (t.empty()) {
         M m(n, c);
         for (Index i = 0; i < n; ++i)
-          for (Index j = 0; j < c; ++j) m(i, j) = uniform_value(std::uint64_t(i) * c + j);
+          for (Index j = 0; j < c; ++j) m(i, j) = uniform_value(std::uint64_t(i) * std::uint64_t(c) + std::uint64_t(j));
         const Vector sums = m.rowwise().sum();
         m.array().colwise() /= sums.array();
         t.push_back(std::move(m));
@@ -155,11 +155,11 @@ struct Data : DataBase {
       }
     }
   }
-  void ensure_out(int copies) {  // touched now, so no page fault lands in a timed iteration
-    while (static_cast<int>(out.size()) < copies) out.push_back(M::Zero(n, c));
+  void ensure_out(std::size_t copies) {  // touched now, so no page fault lands in a timed iteration
+    while (out.size() < copies) out.push_back(M::Zero(n, c));
   }
-  void ensure_v(int copies) {
-    while (static_cast<int>(v.size()) < copies) v.push_back(Vector::Zero(n));
+  void ensure_v(std::size_t copies) {
+    while (v.size() < copies) v.push_back(Vector::Zero(n));
   }
 };
 
@@ -192,7 +192,7 @@ Data<M>& dataset(const Case& k) {
     cache.order = order_of<M>();
   }
   auto& d = static_cast<Data<M>&>(*cache.data);
-  const int copies = copies_for(k);
+  const std::size_t copies = copies_for(k);
   d.ensure_x(copies);
   if (needs_prob_targets(k.fn)) d.ensure_t(copies);
   if (needs_matrix_output(k.fn)) d.ensure_out(copies);
@@ -215,10 +215,10 @@ inline void set_threads(int threads) {
 // over the copies; a compiler barrier after each repetition keeps GCC from hoisting the work.
 template <class Body>
 void timed_loop(benchmark::State& state, const Case& k, Body&& body) {
-  const int copies = copies_for(k);
+  const std::size_t copies = copies_for(k);
   body(0);
   benchmark::ClobberMemory();
-  int copy = copies > 1 ? 1 : 0;
+  std::size_t copy = copies > 1 ? 1 : 0;
   for (auto _ : state) {
     body(copy);
     benchmark::ClobberMemory();

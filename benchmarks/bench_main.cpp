@@ -73,9 +73,9 @@ constexpr Index kReferenceMaxElements = 32 * 1000 * 1000;
 
 // Runs work(t) on `threads` threads (t = 0 on the calling thread) and waits.
 template <class Work>
-void on_threads(int threads, Work&& work) {
+void on_threads(std::size_t threads, Work&& work) {
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
   work(0);
   for (auto& th : pool) th.join();
 }
@@ -83,35 +83,36 @@ void on_threads(int threads, Work&& work) {
 constexpr Index kStreamFloats = Index(128) << 20;  // 512 MiB
 
 void roof_read(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
+  const auto threads = static_cast<std::size_t>(state.range(0));
   Vector buf = Vector::Constant(kStreamFloats, 1.0f);  // touched: no page faults when timed
   std::vector<double> sums(threads);
-  const Index part = kStreamFloats / threads;
+  const Index part = kStreamFloats / static_cast<Index>(threads);
   for (auto _ : state) {
-    on_threads(threads, [&](int t) {
-      sums[t] = buf.segment(t * part, part).sum();
+    on_threads(threads, [&](std::size_t t) {
+      sums[t] = buf.segment(static_cast<Index>(t) * part, part).sum();
       benchmark::DoNotOptimize(sums[t]);
     });
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * part * threads);
+  state.SetItemsProcessed(state.iterations() * part * static_cast<Index>(threads));
 }
 
 // Writing zeros (memset) is the fastest way to fill memory; on this machine zero stores run about
 // twice as fast as stores of other values. It bounds nll_loss forward+backward, whose gradient is
 // zero but for N entries.
 void roof_write(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
+  const auto threads = static_cast<std::size_t>(state.range(0));
   Vector buf = Vector::Constant(kStreamFloats, 1.0f);
-  const Index part = kStreamFloats / threads;
+  const Index part = kStreamFloats / static_cast<Index>(threads);
   for (auto _ : state) {
-    on_threads(threads, [&](int t) {
-      std::memset(static_cast<void*>(buf.data() + t * part), 0, sizeof(float) * part);
+    on_threads(threads, [&](std::size_t t) {
+      std::memset(static_cast<void*>(buf.data() + static_cast<Index>(t) * part), 0,
+                  sizeof(float) * static_cast<std::size_t>(part));
     });
     benchmark::DoNotOptimize(buf.data());
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * part * threads);
+  state.SetItemsProcessed(state.iterations() * part * static_cast<Index>(threads));
 }
 
 // exp over 4096 floats in [-20, 0] (x - max, as in a softmax) into 4096 floats: 32 KiB, in L1.
@@ -147,9 +148,9 @@ void exp_passes(const Vector& in, Vector& out) {
 
 template <ExpImpl impl>
 void roof_exp(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
+  const auto threads = static_cast<std::size_t>(state.range(0));
   std::vector<Vector> in(threads), out(threads);
-  for (int t = 0; t < threads; ++t) {
+  for (std::size_t t = 0; t < threads; ++t) {
     in[t] = Vector::LinSpaced(kExpFloats, -20.0f, 0.0f);
     out[t] = Vector::Zero(kExpFloats);
   }
@@ -157,9 +158,9 @@ void roof_exp(benchmark::State& state) {
     if (threads == 1)
       exp_passes<impl>(in[0], out[0]);
     else
-      on_threads(threads, [&](int t) { exp_passes<impl>(in[t], out[t]); });
+      on_threads(threads, [&](std::size_t t) { exp_passes<impl>(in[t], out[t]); });
   }
-  state.SetItemsProcessed(state.iterations() * kExpFloats * kExpPasses * threads);
+  state.SetItemsProcessed(state.iterations() * kExpFloats * kExpPasses * static_cast<Index>(threads));
 }
 
 // ---- registration -------------------------------------------------------------------------------

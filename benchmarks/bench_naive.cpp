@@ -97,59 +97,59 @@ void run(benchmark::State& state, const Case& k) {
   set_threads(k.threads);
   switch (k.fn) {
     case Fn::CrossEntropy:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = cross_entropy(d.x[i], d.y);
         benchmark::DoNotOptimize(loss);
       });
       break;
     case Fn::CrossEntropyFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = cross_entropy_fwd_bwd(d.x[i], d.y, d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::CrossEntropyProbFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = cross_entropy_prob_fwd_bwd(d.x[i], d.t[i], d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::LogSoftmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         log_softmax(d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::Softmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         softmax(d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::LogSumExp:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         d.v[i] = naive_logsumexp(d.x[i]);
         benchmark::DoNotOptimize(d.v[i].data());
       });
       break;
     case Fn::NllLossFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = nll_loss_fwd_bwd(d.x[i], d.y, d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::BceWithLogitsFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = bce_with_logits_fwd_bwd(d.x[i], d.t[i], d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::LogSoftmaxBackward:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         log_softmax_bwd(d.t[i], d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });

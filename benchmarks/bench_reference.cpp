@@ -15,13 +15,13 @@ void run(benchmark::State& state, const Case& k) {
   namespace ref = xent::reference;
   switch (k.fn) {
     case Fn::CrossEntropy:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = ref::cross_entropy(d.x[i], d.y);
         benchmark::DoNotOptimize(loss);
       });
       break;
     case Fn::CrossEntropyFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = ref::cross_entropy(d.x[i], d.y);
         auto grad = ref::cross_entropy_backward(d.x[i], d.y);
         benchmark::DoNotOptimize(loss);
@@ -29,7 +29,7 @@ void run(benchmark::State& state, const Case& k) {
       });
       break;
     case Fn::CrossEntropyProbFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = ref::cross_entropy(d.x[i], d.t[i]);
         auto grad = ref::cross_entropy_backward(d.x[i], d.t[i]);
         benchmark::DoNotOptimize(loss);
@@ -37,25 +37,25 @@ void run(benchmark::State& state, const Case& k) {
       });
       break;
     case Fn::LogSoftmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         auto out = ref::log_softmax(d.x[i]);
         benchmark::DoNotOptimize(out.data());
       });
       break;
     case Fn::Softmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         auto out = ref::softmax(d.x[i]);
         benchmark::DoNotOptimize(out.data());
       });
       break;
     case Fn::LogSumExp:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         auto out = ref::logsumexp(d.x[i]);
         benchmark::DoNotOptimize(out.data());
       });
       break;
     case Fn::NllLossFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = ref::nll_loss(d.x[i], d.y);
         auto grad = ref::nll_loss_backward(d.x[i], d.y);
         benchmark::DoNotOptimize(loss);
@@ -63,7 +63,7 @@ void run(benchmark::State& state, const Case& k) {
       });
       break;
     case Fn::BceWithLogitsFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = ref::binary_cross_entropy_with_logits(d.x[i], d.t[i]);
         auto grad = ref::binary_cross_entropy_with_logits_backward(d.x[i], d.t[i]);
         benchmark::DoNotOptimize(loss);
@@ -71,7 +71,7 @@ void run(benchmark::State& state, const Case& k) {
       });
       break;
     case Fn::LogSoftmaxBackward:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         auto grad = ref::log_softmax_backward(d.t[i], d.x[i]);
         benchmark::DoNotOptimize(grad.data());
       });

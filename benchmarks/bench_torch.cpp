@@ -39,9 +39,9 @@ void run(benchmark::State& state, const Case& k) {
   Data<M>& d = dataset<M>(k);
   set_threads(k.threads);
   torch::set_num_threads(k.threads);
-  const int copies = copies_for(k);
+  const std::size_t copies = copies_for(k);
   std::vector<torch::Tensor> x, t, out, v;
-  for (int i = 0; i < copies; ++i) {
+  for (std::size_t i = 0; i < copies; ++i) {
     x.push_back(view(d.x[i]));
     if (needs_prob_targets(k.fn)) t.push_back(view(d.t[i]));
     if (needs_matrix_output(k.fn)) out.push_back(view(d.out[i]));
@@ -59,7 +59,7 @@ void run(benchmark::State& state, const Case& k) {
       // in the timed loop); zeroed and accumulated into, as after a first training step.
       if (!set_to_none) xi.mutable_grad() = torch::zeros_like(xi);
     }
-    timed_loop(state, k, [&](int i) {
+    timed_loop(state, k, [&](std::size_t i) {
       if (set_to_none)
         x[i].mutable_grad().reset();
       else
@@ -74,7 +74,7 @@ void run(benchmark::State& state, const Case& k) {
   switch (k.fn) {
     case Fn::CrossEntropy: {
       torch::NoGradGuard no_grad;
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         torch::Tensor loss = F::cross_entropy(x[i], y);
         benchmark::DoNotOptimize(loss.data_ptr());
       });
@@ -88,7 +88,7 @@ void run(benchmark::State& state, const Case& k) {
       break;
     case Fn::LogSoftmax: {
       torch::NoGradGuard no_grad;
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         torch::log_softmax_out(out[i], x[i], 1);
         benchmark::DoNotOptimize(out[i].data_ptr());
       });
@@ -96,7 +96,7 @@ void run(benchmark::State& state, const Case& k) {
     }
     case Fn::Softmax: {
       torch::NoGradGuard no_grad;
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         torch::softmax_out(out[i], x[i], 1);
         benchmark::DoNotOptimize(out[i].data_ptr());
       });
@@ -104,7 +104,7 @@ void run(benchmark::State& state, const Case& k) {
     }
     case Fn::LogSumExp: {
       torch::NoGradGuard no_grad;
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         torch::logsumexp_out(v[i], x[i], {1});
         benchmark::DoNotOptimize(v[i].data_ptr());
       });
@@ -120,7 +120,7 @@ void run(benchmark::State& state, const Case& k) {
       break;
     case Fn::LogSoftmaxBackward: {
       torch::NoGradGuard no_grad;
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         torch::_log_softmax_backward_data_out(out[i], t[i], x[i], 1, torch::kFloat32);
         benchmark::DoNotOptimize(out[i].data_ptr());
       });

@@ -14,52 +14,52 @@ void run(benchmark::State& state, const Case& k) {
   set_threads(k.threads);
   switch (k.fn) {
     case Fn::CrossEntropy:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = xent::cross_entropy(d.x[i], d.y);
         benchmark::DoNotOptimize(loss);
       });
       break;
     case Fn::CrossEntropyFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = xent::cross_entropy_forward_backward(d.x[i], d.y, d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::CrossEntropyProbFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = xent::cross_entropy_forward_backward(d.x[i], d.t[i], d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::LogSoftmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         xent::log_softmax(d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::Softmax:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         xent::softmax(d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::LogSumExp:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         xent::logsumexp(d.x[i], d.v[i]);
         benchmark::DoNotOptimize(d.v[i].data());
       });
       break;
     case Fn::NllLossFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = xent::nll_loss_forward_backward(d.x[i], d.y, d.out[i]);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());
       });
       break;
     case Fn::BceWithLogitsFwdBwd:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss =
             xent::binary_cross_entropy_with_logits_forward_backward(d.x[i], d.t[i], d.out[i]);
         benchmark::DoNotOptimize(loss);
@@ -67,7 +67,7 @@ void run(benchmark::State& state, const Case& k) {
       });
       break;
     case Fn::LogSoftmaxBackward:
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         xent::log_softmax_backward(d.t[i], d.x[i], d.out[i]);
         benchmark::DoNotOptimize(d.out[i].data());
       });
@@ -76,7 +76,7 @@ void run(benchmark::State& state, const Case& k) {
       // The gradient overwrites the logits: work on copies of them in the output buffers (after
       // the first call they hold the previous gradient; the rate does not depend on the values).
       for (std::size_t i = 0; i < d.out.size(); ++i) d.out[i] = d.x[i];
-      timed_loop(state, k, [&](int i) {
+      timed_loop(state, k, [&](std::size_t i) {
         float loss = xent::cross_entropy_forward_backward_in_place(d.out[i], d.y);
         benchmark::DoNotOptimize(loss);
         benchmark::DoNotOptimize(d.out[i].data());

@@ -1,4 +1,4 @@
-# xent_strict_warnings(<target>): the warning policy for xent's own tests and examples.
+# xent_strict_warnings(<target>): the warning policy for xent's own tests, examples and benchmarks.
 # Never applied to the xent target itself: consumers choose their own warnings.
 
 # g++ 12 reports false -Wuninitialized / -Wmaybe-uninitialized warnings inside its own AVX-512
@@ -18,7 +18,9 @@ function(xent_strict_warnings target)
   if(MSVC)
     target_compile_options(${target} PRIVATE /W4 /WX /permissive-)
   else()
-    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+    # -Wconversion: every narrowing (Index -> int, double -> float) is spelled out; under clang++ it
+    # also covers -Wsign-conversion. -Wshadow: no local hides another name.
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
   endif()
   if(XENT_GCC_AVX512)
     target_compile_options(${target} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized -Wno-array-bounds)

@@ -66,7 +66,8 @@ int main() try {
       loss_sum += static_cast<double>(loss) * static_cast<double>(rows);
     }
     if (epoch == 1 || epoch % 5 == 0) {
-      std::printf("epoch %2d  mean training loss %.4f\n", epoch, loss_sum / samples);
+      std::printf("epoch %2d  mean training loss %.4f\n", epoch,
+                  loss_sum / static_cast<double>(samples));
     }
   }
   Eigen::internal::set_is_malloc_allowed(true);
@@ -76,7 +77,7 @@ int main() try {
   const float test_loss = xent::cross_entropy(test_logits, held_out.labels);
   const double accuracy = example::accuracy(test_logits, held_out.labels);
   std::printf("held-out loss %.4f, accuracy %.1f %% (%.0f of %td)\n", test_loss, 100 * accuracy,
-              accuracy * held_out.labels.size(), held_out.labels.size());
+              accuracy * static_cast<double>(held_out.labels.size()), held_out.labels.size());
   if (!(accuracy > 0.90)) {
     std::printf("FAILED: held-out accuracy must be above 90 %%\n");
     return 1;

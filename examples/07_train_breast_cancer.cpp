@@ -48,7 +48,7 @@ int main() try {
       xent::binary_cross_entropy_with_logits(test_logits, held_out.labels.cast<double>());
   const double accuracy = example::accuracy(test_logits, held_out.labels);
   std::printf("held-out loss %.4f, accuracy %.1f %% (%.0f of %td)\n", test_loss, 100 * accuracy,
-              accuracy * held_out.labels.size(), held_out.labels.size());
+              accuracy * static_cast<double>(held_out.labels.size()), held_out.labels.size());
   if (!(accuracy > 0.93)) {
     std::printf("FAILED: held-out accuracy must be above 93 %%\n");
     return 1;

@@ -73,7 +73,7 @@ inline void shuffle(Dataset& data, std::uint32_t seed) {
 // The first samples for training, the last `held_out_fraction` of them held out for evaluation.
 inline std::pair<Dataset, Dataset> split(const Dataset& data, double held_out_fraction) {
   const Eigen::Index n = data.labels.size();
-  const auto held_out = static_cast<Eigen::Index>(std::round(held_out_fraction * n));
+  const auto held_out = static_cast<Eigen::Index>(std::round(held_out_fraction * static_cast<double>(n)));
   const Eigen::Index train = n - held_out;
   return {Dataset{data.features.topRows(train), data.labels.head(train)},
           Dataset{data.features.bottomRows(held_out), data.labels.tail(held_out)}};

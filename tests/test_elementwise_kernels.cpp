@@ -374,7 +374,7 @@ TEMPLATE_TEST_CASE("BCE-with-logits special values are those of the scalar defin
   // (the term with coefficient 0 is skipped), a NaN x or t gives NaN (x = NaN also where t = 1 and
   // P = 0 leave no term), the tails keep their value down to subnormals.
   Mat<S> x(1, 19), t(1, 19);
-  x << -inf, inf, inf, -inf, nan, nan, 0, -0.0, 1e30, -1e30, 40, -40, 100, -100, inf, -inf, nan, 3, -3;
+  x << -inf, inf, inf, -inf, nan, nan, 0, -0.0, S(1e30), S(-1e30), 40, -40, 100, -100, inf, -inf, nan, 3, -3;
   t << 0, 0, 1, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 0.5, 0.5, 1, nan, 1;
   Eigen::Matrix<double, 1, Eigen::Dynamic> p = Eigen::Matrix<double, 1, Eigen::Dynamic>::Ones(19);
   p(16) = 0;  // x = NaN, t = 1, P = 0: both coefficients 0

@@ -314,10 +314,10 @@ TEMPLATE_TEST_CASE("lane paths keep a confident sample's precision", "[lanes][pr
     const Vec<LD> ref = Vec<LD>::Constant(19, std::log1p(others));
     const LD ref_target_grad = -others / (1 + others);
     const double e = eps<S>();
-    require_close(xent::cross_entropy_per_sample(x, y), ref, 4 * e * C, 0.0, "column-major per-sample loss");
-    require_close(xent::cross_entropy_per_sample(to_row_major(x), y), ref, 4 * e * C, 0.0, "row-major per-sample loss");
+    require_close(xent::cross_entropy_per_sample(x, y), ref, 4 * e * static_cast<double>(C), 0.0, "column-major per-sample loss");
+    require_close(xent::cross_entropy_per_sample(to_row_major(x), y), ref, 4 * e * static_cast<double>(C), 0.0, "row-major per-sample loss");
     const Mat<S> g = xent::cross_entropy_backward(x, y, CrossEntropyOptions().reduction(Reduction::Sum));
-    for (Index n = 0; n < 19; ++n) require_close(g(n, y(n)), ref_target_grad, 4 * e * C, 0.0, "target gradient");
+    for (Index n = 0; n < 19; ++n) require_close(g(n, y(n)), ref_target_grad, 4 * e * static_cast<double>(C), 0.0, "target gradient");
   }
 }
 

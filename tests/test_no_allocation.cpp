@@ -22,6 +22,16 @@
 #include <string>
 #include <vector>
 
+// Under AddressSanitizer malloc and free belong to its runtime: replacing them would bypass it (and
+// crash), so only operator new and delete are counted there.
+#if defined(__SANITIZE_ADDRESS__)
+#define XENT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XENT_TEST_ASAN 1
+#endif
+#endif
+
 #if defined(__GLIBC__)
 #include <malloc.h>  // memalign's declaration
 #endif
@@ -38,7 +48,7 @@ std::atomic<std::uint64_t> g_malloc_calls{0};
 
 }  // namespace
 
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && !defined(XENT_TEST_ASAN)
 #define XENT_TEST_COUNTS_MALLOC 1
 // glibc's own allocator under its internal names (exported, undeclared in its headers).
 extern "C" {
@@ -88,8 +98,31 @@ int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept
 }
 }  // extern "C"
 
+#elif defined(XENT_TEST_ASAN)
+// Under ASan its runtime owns malloc: it reports every heap allocation (malloc, calloc, operator
+// new's malloc below, ...) to a hook instead.
+#define XENT_TEST_COUNTS_MALLOC 1
+extern "C" int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void*, std::size_t), void (*free_hook)(const volatile void*));
+namespace {
+void count_malloc_hook(const volatile void*, std::size_t) {
+  g_malloc_calls.fetch_add(1, std::memory_order_relaxed);
+}
+void ignore_free_hook(const volatile void*) {}
+[[maybe_unused]] const int g_hooks_installed =
+    __sanitizer_install_malloc_and_free_hooks(count_malloc_hook, ignore_free_hook);
+}  // namespace
+
 #else  // elsewhere only operator new and delete are counted
 #define XENT_TEST_COUNTS_MALLOC 0
+#endif
+
+#if !XENT_TEST_COUNTS_MALLOC || defined(XENT_TEST_ASAN)  // operator new on the C allocator
+#if defined(__GNUC__) && !defined(__clang__)
+// Our operator new returns malloc'ed memory, so operator delete's free() is the matching release;
+// g++ sees the inlined pair as new/free.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 namespace {
 void* raw_malloc(std::size_t size) { return std::malloc(size); }
 void* raw_aligned(std::size_t alignment, std::size_t size) {
@@ -534,8 +567,10 @@ TEMPLATE_TEST_CASE("cross_entropy_forward_backward allocates nothing with a prea
       const Data<S> d = make_data<S>(shape, layout, 11);
       const std::string base = case_name(scalar_name<S>(), layout, shape);
       for (const bool index_targets : {true, false}) {
-        for (const auto& [opts, opts_name] :
+        for (const auto& named_opts :
              class_options<CrossEntropyOptions>(layout, shape.classes, true, index_targets)) {
+          const auto& opts = named_opts.first;
+          const auto& opts_name = named_opts.second;
           const auto what = [&](const std::string& x_kind, const char* grad_kind) {
             return base + "\n  logits: " + x_kind + "\n  grad: " + grad_kind + "\n  " +
                    (index_targets ? "index targets, " : "probability targets, ") + opts_name;
@@ -574,8 +609,10 @@ TEMPLATE_TEST_CASE("cross_entropy and cross_entropy_per_sample allocate nothing"
       const Data<S> d = make_data<S>(shape, layout, 12);
       const std::string base = case_name(scalar_name<S>(), layout, shape);
       for (const bool index_targets : {true, false}) {
-        for (const auto& [opts, opts_name] :
+        for (const auto& named_opts :
              class_options<CrossEntropyOptions>(layout, shape.classes, true, index_targets)) {
+          const auto& opts = named_opts.first;
+          const auto& opts_name = named_opts.second;
           const std::string targets_name = index_targets ? "index targets, " : "probability targets, ";
           const auto check = [&](const auto& x, const std::string& x_kind, auto& out, const char* out_kind) {
             const Matrix<S, order_of<decltype(x)>()> probabilities = d.probabilities;
@@ -625,7 +662,9 @@ TEST_CASE("cross_entropy_forward_backward reads probability targets of other kin
     RowMat<S> grad(x.rows(), x.cols());
     const Inputs<S, ColMajor> col(d.probabilities);
     const Inputs<S, RowMajor> row(d.probabilities);
-    for (const auto& [opts, opts_name] : class_options<CrossEntropyOptions>(layout, shape.classes, true, false)) {
+    for (const auto& named_opts : class_options<CrossEntropyOptions>(layout, shape.classes, true, false)) {
+      const auto& opts = named_opts.first;
+      const auto& opts_name = named_opts.second;
       const auto check = [&](const auto& probabilities, const std::string& kind) {
         check_no_allocation(case_name(scalar_name<S>(), layout, shape) +
                                 "\n  logits: row-major Matrix, grad: preallocated row-major Matrix\n  "
@@ -653,14 +692,18 @@ TEMPLATE_TEST_CASE("cross_entropy allocates nothing on very long rows", "[no_all
       constexpr int Order = order_of<decltype(x)>();
       Matrix<S, Order> grad(x.rows(), x.cols());
       const Matrix<S, Order> probabilities = d.probabilities;
-      for (const auto& [opts, opts_name] : class_options<CrossEntropyOptions>(layout, shape.classes, true, true)) {
+      for (const auto& named_opts : class_options<CrossEntropyOptions>(layout, shape.classes, true, true)) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         const std::string what = base + "\n  logits: " + x_kind + ", " + opts_name;
         check_no_allocation("cross_entropy, index targets, " + what,
                             [&] { g_value_sink = xent::cross_entropy(x, d.targets, opts); });
         check_no_allocation("cross_entropy_forward_backward, index targets, " + what,
                             [&] { g_value_sink = xent::cross_entropy_forward_backward(x, d.targets, grad, opts); });
       }
-      for (const auto& [opts, opts_name] : class_options<CrossEntropyOptions>(layout, shape.classes, true, false)) {
+      for (const auto& named_opts : class_options<CrossEntropyOptions>(layout, shape.classes, true, false)) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         check_no_allocation(
             "cross_entropy_forward_backward, probability targets, " + base + "\n  logits: " + x_kind + ", " + opts_name,
             [&] { g_value_sink = xent::cross_entropy_forward_backward(x, probabilities, grad, opts); });
@@ -692,8 +735,10 @@ TEMPLATE_TEST_CASE("the in-place fused cross-entropy and the online row pass all
         const RowMat<S> probabilities = d.probabilities;
         RowMat<S> x = logits, grad(logits.rows(), logits.cols());
         for (const bool index_targets : {true, false}) {
-          for (const auto& [opts, opts_name] :
+          for (const auto& named_opts :
                class_options<CrossEntropyOptions>(layout, shape.classes, true, index_targets)) {
+            const auto& opts = named_opts.first;
+            const auto& opts_name = named_opts.second;
             const std::string what = base + ", row-major Matrix, " +
                                      (index_targets ? "index targets, " : "probability targets, ") +
                                      opts_name;
@@ -743,7 +788,9 @@ TEMPLATE_TEST_CASE("nll_loss, its per-sample form and forward_backward allocate 
       const Data<S> d = make_data<S>(shape, layout, 21);
       const Mat<S> log_probabilities = xent::log_softmax(d.logits, layout);
       const std::string base = case_name(scalar_name<S>(), layout, shape);
-      for (const auto& [opts, opts_name] : class_options<NLLLossOptions>(layout, shape.classes, false, true)) {
+      for (const auto& named_opts : class_options<NLLLossOptions>(layout, shape.classes, false, true)) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         for_each_basic_input_kind(log_probabilities, [&](const auto& x, const std::string& x_kind) {
           const std::string what = base + "\n  log-probabilities: " + x_kind + ", " + opts_name;
           check_no_allocation("nll_loss, " + what, [&] { g_value_sink = xent::nll_loss(x, d.targets, opts); });
@@ -822,8 +869,10 @@ TEMPLATE_TEST_CASE("binary_cross_entropy_with_logits_forward_backward allocates 
     for (const Layout layout : {Layout::SamplesInRows, Layout::SamplesInColumns}) {
       const Data<S> d = make_data<S>(shape, layout, 41);
       const std::string base = case_name(scalar_name<S>(), layout, shape);
-      for (const auto& [opts, opts_name] :
+      for (const auto& named_opts :
            binary_options<BCEWithLogitsLossOptions>(layout, d.logits.rows(), d.logits.cols())) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         for_each_basic_input_kind(d.logits, [&](const auto& x, const std::string& x_kind) {
           const Matrix<S, order_of<decltype(x)>()> targets = d.binary;  // in the logits' storage order
           check_no_allocation("binary_cross_entropy_with_logits, " + base + "\n  logits: " + x_kind + ", " + opts_name,
@@ -850,8 +899,10 @@ TEMPLATE_TEST_CASE("binary_cross_entropy_forward_backward allocates nothing with
     const Data<S> d = make_data<S>(shape, layout, 51);
     const Mat<S> probabilities = d.binary.reverse();  // any values in [0, 1]
     const std::string base = case_name(scalar_name<S>(), layout, shape);
-    for (const auto& [opts, opts_name] :
+    for (const auto& named_opts :
          binary_options<BCELossOptions>(layout, probabilities.rows(), probabilities.cols())) {
+      const auto& opts = named_opts.first;
+      const auto& opts_name = named_opts.second;
       for_each_basic_input_kind(probabilities, [&](const auto& p, const std::string& p_kind) {
         constexpr int Order = order_of<decltype(p)>();
         const Matrix<S, Order> targets = d.binary;
@@ -879,8 +930,10 @@ TEST_CASE("the element-wise kernels' staged paths allocate nothing", "[no_alloca
       const RowMat<S> t_row = d.binary;
       RowMat<S> g_row(x_row.rows(), x_row.cols());
       Mat<S> g_col(x_row.rows(), x_row.cols());
-      for (const auto& [opts, opts_name] :
+      for (const auto& named_opts :
            binary_options<BCEWithLogitsLossOptions>(layout, d.logits.rows(), d.logits.cols())) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         const std::string what = base + "\n  " + opts_name;
         check_no_allocation("BCE-with-logits forward_backward, row-major logits, column-major targets and grad, " + what,
                             [&] {
@@ -900,14 +953,18 @@ TEST_CASE("the element-wise kernels' staged paths allocate nothing", "[no_alloca
       }
       const Mat<S> p_col = d.binary.reverse();
       const RowMat<S> p_row = p_col;
-      for (const auto& [opts, opts_name] : binary_options<BCELossOptions>(layout, p_col.rows(), p_col.cols())) {
+      for (const auto& named_opts : binary_options<BCELossOptions>(layout, p_col.rows(), p_col.cols())) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         check_no_allocation("BCE forward_backward, row-major input, column-major targets and grad, " + base + "\n  " +
                                 opts_name,
                             [&] { g_value_sink = xent::binary_cross_entropy_forward_backward(p_row, t_col, g_col, opts); });
       }
       const Mat<S> log_probabilities = xent::log_softmax(d.logits, layout);
       const RowMat<S> lp_row = log_probabilities;
-      for (const auto& [opts, opts_name] : class_options<NLLLossOptions>(layout, shape.classes, false, true)) {
+      for (const auto& named_opts : class_options<NLLLossOptions>(layout, shape.classes, false, true)) {
+        const auto& opts = named_opts.first;
+        const auto& opts_name = named_opts.second;
         check_no_allocation("nll_loss_forward_backward, row-major input, column-major grad, " + base + "\n  " + opts_name,
                             [&] { g_value_sink = xent::nll_loss_forward_backward(lp_row, d.targets, g_col, opts); });
       }

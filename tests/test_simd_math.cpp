@@ -286,8 +286,8 @@ TEMPLATE_TEST_CASE("simd exp: special values and limits", "[simd][exp]", float, 
 
 // exp_nonpositive (the kernels' exp of logit - max, and of -|x|) is exp, bit for bit, on every
 // argument <= 0 (both zeros, subnormals, -inf) and on NaN.
-TEMPLATE_TEST_CASE("simd exp_nonpositive: bitwise exp on arguments <= 0 and NaN", "[simd][exp]", float,
-                   double) {
+TEMPLATE_TEST_CASE("simd exp_nonpositive: bitwise exp on arguments <= 0 and NaN", "[simd][exp]",
+                   float, double) {
   using T = TestType;
   using L = std::numeric_limits<T>;
   using Bits = std::conditional_t<std::is_same<T, float>::value, std::uint32_t, std::uint64_t>;
@@ -305,8 +305,8 @@ TEMPLATE_TEST_CASE("simd exp_nonpositive: bitwise exp on arguments <= 0 and NaN"
     in[filled++] = x;
     if (filled == V<T>::width) flush();
   };
-  for (T x : {T(0), T(-0.0), -L::infinity(), L::quiet_NaN(), -L::quiet_NaN(), L::lowest(), -L::denorm_min(),
-              -L::min()})
+  for (T x : {T(0), T(-0.0), -L::infinity(), L::quiet_NaN(), -L::quiet_NaN(), L::lowest(),
+              -L::denorm_min(), -L::min()})
     add(x);
   // Negative finite values by bit pattern from -0 to -max, strided (float: every 97th in the full
   // sweep, about 2.2e7 values; double: about 2e6).
@@ -440,17 +440,18 @@ TEMPLATE_TEST_CASE("simd math: bitwise the same result in every lane and call pa
   constexpr int W = V<T>::width;
   std::mt19937 rng(11);
   std::uniform_real_distribution<T> wide(T(-30), T(30)), unit(T(-0.999), T(3));
-  const int n = 64 * W + 3;
+  const std::size_t n = 64 * W + 3;
   std::vector<T> xs(n);
-  for (int i = 0; i < n; ++i) xs[i] = (i % 3 == 0) ? unit(rng) : wide(rng);
+  for (std::size_t i = 0; i < n; ++i) xs[i] = (i % 3 == 0) ? unit(rng) : wide(rng);
   auto check = [&](auto f, bool positive) {
     std::vector<T> in(xs), body(n), tail(n);
     if (positive)
       for (auto& x : in) x = std::fabs(x) + T(1e-3);
-    int i = 0;
+    std::size_t i = 0;
     for (; i + W <= n; i += W) f(V<T>::loadu(&in[i])).storeu(&body[i]);
-    f(V<T>::load_tail(&in[i], n - i, T(1))).store_tail(&body[i], n - i);
-    for (int j = 0; j < n; ++j) {
+    f(V<T>::load_tail(&in[i], static_cast<int>(n - i), T(1)))
+        .store_tail(&body[i], static_cast<int>(n - i));
+    for (std::size_t j = 0; j < n; ++j) {
       f(V<T>::load_tail(&in[j], 1, T(1))).store_tail(&tail[j], 1);
       INFO("x = " << in[j]);
       CHECK(same_bits(body[j], tail[j]));

@@ -37,8 +37,8 @@ void check_softmaxes(const X& x, const std::string& what) {
     LD m = -std::numeric_limits<LD>::infinity();
     for (Index c = 0; c < C; ++c) m = std::max(m, static_cast<LD>(x(n, c)));
     for (Index c = 0; c < C; ++c) {
-      lp_tol(n, c) = 4 * e * (finite_or_zero(std::fabs(x(n, c) - m)) + finite_or_zero(std::fabs(lp(n, c))) + C);
-      sm_tol(n, c) = 2 * e * (C + 4) * finite_or_zero(std::exp(lp(n, c)));
+      lp_tol(n, c) = 4 * e * (finite_or_zero(std::fabs(x(n, c) - m)) + finite_or_zero(std::fabs(lp(n, c))) + static_cast<LD>(C));
+      sm_tol(n, c) = 2 * e * static_cast<LD>(C + 4) * finite_or_zero(std::exp(lp(n, c)));
     }
   }
   RowMat<S> out(N, C);
@@ -125,7 +125,7 @@ TEMPLATE_TEST_CASE("small C row-major: nll_loss_forward_backward", "[small_class
         const LD expected = xent::reference::nll_loss<LD>(x, y, opts);
         LD abs_sum = 0;
         for (Index n = 0; n < N; ++n) abs_sum += std::fabs(static_cast<LD>(x(n, y(n))));
-        require_close(loss, expected, 2 * eps<S>(), 4 * eps<S>() * static_cast<double>(abs_sum) / N, "loss");
+        require_close(loss, expected, 2 * eps<S>(), 4 * eps<S>() * static_cast<double>(abs_sum) / static_cast<double>(N), "loss");
         // -w_y * scale, with scale = 1 / W rounded first: 2 ulps.
         require_close(grad, xent::reference::nll_loss_backward<LD>(x, y, opts), 2 * eps<S>(), 0.0, "gradient");
         for (Index n = 0; n < N; ++n)  // the zero fill: +0 (a target entry may be -0 * scale)

@@ -41,9 +41,10 @@ TEST_CASE("results are bitwise identical for 1 and 2 threads") {
   REQUIRE(xent::num_threads() == 1);
 #endif
   // Shapes large enough to be split across threads (work per thread >= 32 K elements).
-  const auto [n, c] = GENERATE(std::pair<Eigen::Index, Eigen::Index>{20000, 10},
-                               std::pair<Eigen::Index, Eigen::Index>{3000, 333},
-                               std::pair<Eigen::Index, Eigen::Index>{64, 5000});
+  const auto shape = GENERATE(std::pair<Eigen::Index, Eigen::Index>{20000, 10},
+                              std::pair<Eigen::Index, Eigen::Index>{3000, 333},
+                              std::pair<Eigen::Index, Eigen::Index>{64, 5000});
+  const Eigen::Index n = shape.first, c = shape.second;
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 3.f);
   RowMatrix x(n, c);

@@ -85,17 +85,17 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
       detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
         if constexpr (kContiguous) {
           detail::simd::RowScan<Scalar> scan;
-          const Scalar* x = rows.row(n).data();
-          Scalar* out = dst.row(n).data();
+          const Scalar* src = rows.row(n).data();
+          Scalar* row_out = dst.row(n).data();
           const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
           if (stream && !detail::simd::online_row<Scalar>(rows.cols(), true)) {
             // A large output: the statistics as logsumexp takes them (nothing stored), then one
             // pass from x, in cache after two passes, streams the result out (written once).
-            detail::simd::scan_row<false>(x, rows.cols(), -1, static_cast<Scalar*>(nullptr),
+            detail::simd::scan_row<false>(src, rows.cols(), -1, static_cast<Scalar*>(nullptr),
                                           static_cast<const Scalar*>(nullptr), scan,
                                           static_cast<Scalar*>(nullptr), next);
-            detail::simd::contiguous_log_softmax(x, out, rows.cols(), scan.max, std::log(scan.sum),
-                                                 stream);
+            detail::simd::contiguous_log_softmax(src, row_out, rows.cols(), scan.max,
+                                                 std::log(scan.sum), stream);
             return;
           }
           // x - max is stored while summing (the stores, and the reads of their lines, overlap the
@@ -104,19 +104,19 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           // still about 1 ulp. (Measured: the online pass reading x again to stream the result is
           // 30 % slower at 64 x 128000; without streaming, so is two passes at 4096 x 1000, the
           // output lines then being read in a pass with no exps to hide them.)
-          detail::simd::scan_row<false>(x, rows.cols(), -1, static_cast<Scalar*>(nullptr),
-                                        static_cast<const Scalar*>(nullptr), scan, out, next);
+          detail::simd::scan_row<false>(src, rows.cols(), -1, static_cast<Scalar*>(nullptr),
+                                        static_cast<const Scalar*>(nullptr), scan, row_out, next);
           const Scalar log_sum = std::log(scan.sum);
           if (scan.blocks == 0) {
-            detail::simd::contiguous_subtract(out, rows.cols(), log_sum);
+            detail::simd::contiguous_subtract(row_out, rows.cols(), log_sum);
           } else {
             for (Eigen::Index b = 0; b < scan.blocks; ++b) {
               const Eigen::Index lo = b * scan.block;
               const Scalar shift = scan.block_max[b] == scan.max
                                        ? log_sum
                                        : (scan.max - scan.block_max[b]) + log_sum;
-              detail::simd::contiguous_subtract(out + lo, std::min(scan.block, rows.cols() - lo),
-                                                shift);
+              detail::simd::contiguous_subtract(row_out + lo,
+                                                std::min(scan.block, rows.cols() - lo), shift);
             }
           }
         } else {
