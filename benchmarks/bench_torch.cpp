@@ -81,10 +81,10 @@ void run(benchmark::State& state, const Case& k) {
       break;
     }
     case Fn::CrossEntropyFwdBwd:
-      fwd_bwd([&](const torch::Tensor& xi, int) { return F::cross_entropy(xi, y); });
+      fwd_bwd([&](const torch::Tensor& xi, std::size_t) { return F::cross_entropy(xi, y); });
       break;
     case Fn::CrossEntropyProbFwdBwd:
-      fwd_bwd([&](const torch::Tensor& xi, int i) { return F::cross_entropy(xi, t[i]); });
+      fwd_bwd([&](const torch::Tensor& xi, std::size_t i) { return F::cross_entropy(xi, t[i]); });
       break;
     case Fn::LogSoftmax: {
       torch::NoGradGuard no_grad;
@@ -111,10 +111,10 @@ void run(benchmark::State& state, const Case& k) {
       break;
     }
     case Fn::NllLossFwdBwd:
-      fwd_bwd([&](const torch::Tensor& xi, int) { return F::nll_loss(xi, y); });
+      fwd_bwd([&](const torch::Tensor& xi, std::size_t) { return F::nll_loss(xi, y); });
       break;
     case Fn::BceWithLogitsFwdBwd:
-      fwd_bwd([&](const torch::Tensor& xi, int i) {
+      fwd_bwd([&](const torch::Tensor& xi, std::size_t i) {
         return F::binary_cross_entropy_with_logits(xi, t[i]);
       });
       break;
