@@ -31,9 +31,18 @@ namespace {
 
 using namespace xacc;
 
-// ISA allowances: absolute ulp added to a max, and to a mean (see the header comment).
-constexpr double kMaxSlack = 1.0;
-constexpr double kMeanSlack = 0.02;
+// Instruction-set allowances. results.csv comes from an AVX-512 build, where the compiler also
+// contracts the scalar epilogues (target entry, smoothing terms) into FMAs; the SSE2 and scalar
+// builds round each product and measure up to 0.19 ulp more on a cell's mean error (the smoothed
+// target entry at C = 1000: 0.44 against 0.26) and 1 ulp more on its max. Figures of thousands of
+// ulps (cancellations) move with any last-bit change: 1 % of them is allowed too.
+// The AVX-512 build itself gets 0.5 ulp on a max and 0.02 on a mean (clang and g++ contract
+// differently).
+#if defined(__AVX512F__) && defined(__FMA__) && !defined(XENT_SIMD_SCALAR)
+constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
+#else
+constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
+#endif
 
 struct Committed {
   double max, mean;
@@ -96,8 +105,8 @@ TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every 
       // results), xent's own committed figure too.
       const double max_bound = std::isinf(t.max) ? x.max : std::max(t.max + 0.5, x.max);
       const double mean_bound = std::max(t.mean, x.mean);
-      if (!std::isinf(max_bound)) CHECK(max <= max_bound + kMaxSlack);
-      CHECK(mean <= mean_bound + kMeanSlack);
+      if (!std::isinf(max_bound)) CHECK(max <= max_bound * (1 + kRelativeSlack) + kMaxSlack);
+      CHECK(mean <= mean_bound * (1 + kRelativeSlack) + kMeanSlack);
     }
     // Per sample: cross-entropy, and the gradient's target entry without smoothing.
     Index ce_bad = 0, target_bad = 0;

@@ -75,7 +75,7 @@ int measure_all(const std::string& dir, const std::string& csv, const std::strin
       for (int f = 0; f < kFunctions; ++f) {
         if (!measured(cell, f)) continue;
         char line[256];
-        std::snprintf(line, sizeof line, "%d,%ld,%ld,%g,%s,%s,%s,%ld,%.4g,%.4g,%ld\n", cell.id,
+        std::snprintf(line, sizeof line, "%d,%ld,%ld,%g,%s,%s,%s,%ld,%.9g,%.9g,%ld\n", cell.id,
                       static_cast<long>(cell.classes), static_cast<long>(cell.samples), cell.scale,
                       kind_name(cell.kind), function_name(f), who, static_cast<long>(st[f].count),
                       st[f].max_or_inf(), st[f].mean(), static_cast<long>(st[f].nonfinite));
