@@ -41,7 +41,8 @@ def targets(cell_rows, f, kind):
     x, t = cell_rows["xent"], cell_rows["pytorch"]
     xm, xa, tm, ta = (float(x["max_ulp"]), float(x["mean_ulp"]), float(t["max_ulp"]),
                       float(t["mean_ulp"]))
-    out = [("max ≤ PyTorch max + 0.5", xm <= tm + 0.5), ("mean ≤ PyTorch mean", xa <= ta)]
+    mean_name = "mean ≤ PyTorch mean" + (" (missed by < 1 %)" if ta < xa <= ta * 1.01 else "")
+    out = [("max ≤ PyTorch max + 0.5", xm <= tm + 0.5), (mean_name, xa <= ta)]
     if f == "ce":
         out.append(("≤ 4 ulp", xm <= 4))
     if f == "ce_grad_target" and kind != "smoothing":
