@@ -102,7 +102,8 @@ TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every 
       REQUIRE(xi != committed.end());
       REQUIRE(ti != committed.end());
       const Committed x = xi->second, t = ti->second;
-      const double max = st[f].max_or_inf(), mean = st[f].mean();
+      const Stats& got_f = st[static_cast<std::size_t>(f)];
+      const double max = got_f.max_or_inf(), mean = got_f.mean();
       INFO("xent max " << max << " mean " << mean << "; committed xent max " << x.max << " mean "
                        << x.mean << ", PyTorch max " << t.max << " mean " << t.mean);
       // Where the committed run met the target against PyTorch this is the target; where it
