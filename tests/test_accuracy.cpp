@@ -6,8 +6,8 @@
 // Per cell and function (the error measure is ulps of the correctly rounded float, cells.hpp):
 // - where the committed run met the target against PyTorch, it must still hold:
 //   xent's max error <= PyTorch's max + 0.5 ulp, xent's mean error <= PyTorch's mean, up to an
-//   instruction-set allowance (kMaxSlack, kMeanSlack below: xent's vector exp/log differ in the last
-//   bit between AVX-512, AVX2, SSE2 and scalar builds, PyTorch's figures come from one machine);
+//   instruction-set allowance (below: the figures come from one AVX-512 build, and xent's results
+//   differ in the last bits between AVX-512, AVX2, SSE2 and scalar builds);
 // - where it missed (tools/accuracy/README.md explains each miss), xent must not get worse than
 //   its own committed figures by more than the same allowance;
 // - per sample, cross-entropy and (without smoothing) the gradient's target entry are within
@@ -31,22 +31,26 @@ namespace {
 
 using namespace xacc;
 
-// Instruction-set allowances. results.csv comes from an AVX-512 build, where the compiler also
-// contracts the scalar epilogues (target entry, smoothing terms) into FMAs; the SSE2 and scalar
-// builds round each product and measure up to 0.19 ulp more on a cell's mean error (the smoothed
-// target entry at C = 1000: 0.44 against 0.26) and 1 ulp more on its max. Figures of thousands of
-// ulps (cancellations) move with any last-bit change: 1 % of them is allowed too.
-// The AVX-512 build itself gets 0.5 ulp on a max and 0.02 on a mean (clang and g++ contract
-// differently). Narrower builds sum a long row in fewer vector accumulators (AVX-512: 32 partial
-// sums, SSE2: 8, so 32 768 terms each at C = 262 144): their errors at C >= 32 768 are several
-// times the AVX-512 figures (SSE2, C = 262 144, scale 1e-3: softmax mean 11.6 ulp against 1.7,
-// PyTorch's 9.6), so only the per-sample bounds apply to those cells there.
+// Instruction-set allowances. results.csv comes from an AVX-512 build (g++ -O2 -march=native),
+// where the compiler also contracts the scalar epilogues (target entry, smoothing terms) into
+// FMAs. That build gets 0.5 ulp on a max and 0.02 on a mean (clang and g++ contract differently).
+// The SSE2 and AVX2 builds round differently (SSE2: no FMA, each product rounded; fewer vector
+// accumulators) and measure up to 0.19 ulp more on a cell's mean error (the smoothed target entry
+// at C = 1000: 0.44 against 0.26) and 1 ulp more on its max. Figures of thousands of ulps
+// (cancellations) move with any last-bit change: 1 % of them is allowed too. The scalar fallback
+// sums a row in two accumulators (per chunk of 64 classes, and the smoothing term sum of x_c - m in
+// one level): at C >= 1000 its means run up to 3x the AVX-512 figures (smoothed cross-entropy at
+// C = 32 768: 1.7 ulp against 0.54), so there only C <= 10 is pinned. The per-sample bounds hold
+// on every build and every cell.
 #if defined(__AVX512F__) && defined(__FMA__) && !defined(XENT_SIMD_SCALAR)
 constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
 constexpr Index kPinnedClasses = 262144;
+#elif defined(XENT_SIMD_SCALAR)
+constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
+constexpr Index kPinnedClasses = 10;
 #else
 constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
-constexpr Index kPinnedClasses = 1000;
+constexpr Index kPinnedClasses = 262144;
 #endif
 
 struct Committed {
