@@ -440,9 +440,11 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       const V total_q = p.smoothing ? (one - eps) * wy + epc * wsum : wy;
       (gs * total_q / sum).store(st.a + i);
       (gs * epc).store(st.b + i);
-      const V tg = p.smoothing
-                       ? gs * (-(one - eps) * wy * (others / sum) + epc * (wsum * (te / sum) - wy))
-                       : -gs * wy * (others / sum);
+      // 1 - p_y as others / s where p_y > 1/2 (full precision as p_y -> 1), else as 1 - te / s
+      // (which has only p_y's rounding, not the error of a separate sum of the others).
+      const V q = select(te > others, others / sum, one - te / sum);
+      const V tg = p.smoothing ? gs * (-(one - eps) * wy * q + epc * (wsum * (te / sum) - wy))
+                               : -gs * wy * q;
       tg.store(target_grad + i);
     }
   });

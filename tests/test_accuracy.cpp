@@ -1,0 +1,140 @@
+// The accuracy study's bounds (issue 5), pinned: xent's errors on the cells of
+// tools/accuracy/cells.hpp, recomputed here against the same long-double truth, must meet the
+// committed figures of tools/accuracy/results.csv (written by tools/accuracy/run.sh; PyTorch's
+// figures are read from it, so no torch is needed here).
+//
+// Per cell and function (the error measure is ulps of the correctly rounded float, cells.hpp):
+// - where the committed run met the issue's target against PyTorch, it must still hold:
+//   xent's max error <= PyTorch's max + 0.5 ulp, xent's mean error <= PyTorch's mean, up to an
+//   instruction-set allowance (below: the figures come from one AVX-512 build, and xent's results
+//   differ in the last bits between AVX-512, AVX2, SSE2 and scalar builds);
+// - where it missed (tools/accuracy/README.md explains each miss), xent must not get worse than
+//   its own committed figures by more than the same allowance;
+// - per sample, cross-entropy and (without smoothing) the gradient's target entry are within
+//   4 ulp + 1.5 * 2^24 * delta_n of the truth, delta_n the largest rounding error of the shifts
+//   x_c - m in the row: xent rounds x_c - m to float before its exp, which perturbs each term of
+//   the sum by a relative delta (and a loss >= log 2, or one computed as log1p(others) -- p_y -> 1,
+//   where the relative perturbation carries over -- by at most 1.5 delta relative, 1.5 * 2^24 *
+//   delta ulp). With delta_n = 0 this is the issue's 4 ulp; the full relative precision as
+//   p_y -> 1 is this bound on cells whose 1 - p_y reaches 1e-26.
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+#include "../tools/accuracy/cells.hpp"
+#include "catch.hpp"
+
+namespace {
+
+using namespace xacc;
+
+// Instruction-set allowances. results.csv comes from an AVX-512 build (g++ -O2 -march=native),
+// where the compiler also contracts the scalar epilogues (target entry, smoothing terms) into
+// FMAs. That build gets 0.5 ulp on a max and 0.02 on a mean (clang and g++ contract differently).
+// The SSE2 and AVX2 builds round differently (SSE2: no FMA, each product rounded; fewer vector
+// accumulators) and measure up to 0.19 ulp more on a cell's mean error (the smoothed target entry
+// at C = 1000: 0.44 against 0.26) and 1 ulp more on its max. Figures of thousands of ulps
+// (cancellations) move with any last-bit change: 1 % of them is allowed too. The scalar fallback
+// sums a row in two accumulators (per chunk of 64 classes, and the smoothing term sum of x_c - m in
+// one level): at C >= 1000 its means run up to 3x the AVX-512 figures (smoothed cross-entropy at
+// C = 32 768: 1.7 ulp against 0.54), so there only C <= 10 is pinned. The per-sample bounds hold
+// on every build and every cell.
+#if defined(__AVX512F__) && defined(__FMA__) && !defined(XENT_SIMD_SCALAR)
+constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
+constexpr Index kPinnedClasses = 262144;
+#elif defined(XENT_SIMD_SCALAR)
+constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
+constexpr Index kPinnedClasses = 10;
+#else
+constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
+constexpr Index kPinnedClasses = 262144;
+#endif
+
+struct Committed {
+  double max, mean;
+};
+
+// (cell, function, contender) -> committed figures.
+std::map<std::tuple<int, std::string, std::string>, Committed> read_results() {
+  std::ifstream in(XENT_TEST_DATA_DIR "/../tools/accuracy/results.csv");
+  REQUIRE(in);
+  std::map<std::tuple<int, std::string, std::string>, Committed> out;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string f[11];
+    for (auto& s : f) std::getline(ss, s, ',');
+    out[{std::stoi(f[0]), f[5], f[6]}] = {std::stod(f[8]), std::stod(f[9])};
+  }
+  return out;
+}
+
+// 4 ulp + the shift-rounding allowance of row i (see the header comment).
+double per_sample_bound(const Inputs& in, Index i) {
+  const float m = in.x.row(i).maxCoeff();
+  LD delta = 0;
+  for (Index c = 0; c < in.x.cols(); ++c) {
+    if (std::isinf(in.x(i, c))) continue;
+    const LD exact = static_cast<LD>(in.x(i, c)) - static_cast<LD>(m);
+    delta = std::max(delta, std::fabs(static_cast<LD>(in.x(i, c) - m) - exact));
+  }
+  return 4.0 + 1.5 * 0x1.0p24 * static_cast<double>(delta);
+}
+
+}  // namespace
+
+TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every cell") {
+  const auto committed = read_results();
+  for (const Cell& cell : all_cells()) {
+#if !XENT_TEST_FULL_SWEEP
+    if (cell.classes > 1000) continue;  // the reduced sweep: C = 2, 10, 1000
+#endif
+    INFO("cell " << cell.id << ": " << cell_label(cell));
+    const Inputs in = make_inputs(cell);
+    const Results<LD> want = truth(in);
+    const Results<float> got = run_xent(in);
+    const std::vector<Stats> st = measure(cell, in, got, want);
+    for (int f = 0; f < kFunctions; ++f) {
+      if (!measured(cell, f) || cell.classes > kPinnedClasses) continue;
+      INFO("function " << function_name(f));
+      const auto xi = committed.find({cell.id, function_name(f), "xent"});
+      const auto ti = committed.find({cell.id, function_name(f), "pytorch"});
+      REQUIRE(xi != committed.end());
+      REQUIRE(ti != committed.end());
+      const Committed x = xi->second, t = ti->second;
+      const Stats& got_f = st[static_cast<std::size_t>(f)];
+      const double max = got_f.max_or_inf(), mean = got_f.mean();
+      INFO("xent max " << max << " mean " << mean << "; committed xent max " << x.max << " mean "
+                       << x.mean << ", PyTorch max " << t.max << " mean " << t.mean);
+      // Where the committed run met the target against PyTorch this is the target; where it
+      // missed, xent's own committed figure; where PyTorch's max is infinite (non-finite
+      // results), xent's own committed figure too.
+      const double max_bound = std::isinf(t.max) ? x.max : std::max(t.max + 0.5, x.max);
+      const double mean_bound = std::max(t.mean, x.mean);
+      if (!std::isinf(max_bound)) CHECK(max <= max_bound * (1 + kRelativeSlack) + kMaxSlack);
+      CHECK(mean <= mean_bound * (1 + kRelativeSlack) + kMeanSlack);
+    }
+    // Per sample: cross-entropy, and the gradient's target entry without smoothing.
+    Index ce_bad = 0, target_bad = 0;
+    for (Index i = 0; i < in.x.rows(); ++i) {
+      const double bound = per_sample_bound(in, i);
+      Stats ce, target;
+      ce.add(want.ce(i), static_cast<LD>(got.ce(i)));
+      target.add(want.grad(i, in.y(i)), static_cast<LD>(got.grad(i, in.y(i))));
+      if (ce.nonfinite || ce.max > bound) {
+        if (ce_bad++ == 0) WARN("sample " << i << ": CE error " << ce.max << " ulp > " << bound);
+      }
+      if (cell.kind != Kind::Smoothing && (target.nonfinite || target.max > bound)) {
+        if (target_bad++ == 0)
+          WARN("sample " << i << ": target gradient error " << target.max << " ulp > " << bound);
+      }
+    }
+    // Masked cells: the truth is finite (no smoothing), so a non-finite loss would count here.
+    CHECK(ce_bad == 0);
+    CHECK(target_bad == 0);
+  }
+}
