@@ -208,8 +208,13 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
   constexpr Eigen::Index kChunk = 64 * W;
   V t0 = V::zero(), t1 = V::zero();
-  // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo).
+  // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
+  // row's sum is (t0 + a.s0) + (t1 + a.s1).
   const auto sum_range = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch) {
+    if (hi - lo <= kChunk) {  // one chunk (most rows): the one-level loop, sums left in a.s0, a.s1
+      exp_range<kShift>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
+      return;
+    }
     for (Eigen::Index c = lo; c < hi; c += kChunk) {
       exp_range<kShift>(x, c, std::min(hi, c + kChunk), y, e, w, vm, a, shifted_out,
                         prefetch ? prefetch + (c - lo) : nullptr);
@@ -245,6 +250,9 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.block_max[b] = m;
       sum_range(lo, hi, V::set1(m == -inf ? inf : m),
                 hi < n ? x + hi : next_row);  // the next block's lines meanwhile
+      t0 += a.s0;  // a block is at most a few chunks: its sums join the totals here
+      t1 += a.s1;
+      a.s0 = a.s1 = V::zero();
       if (kShift) {
         shifted += reduce_add(a.h0 + a.h1);
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
@@ -259,7 +267,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       a.target_exp = t0.lane(0);
     }
   }
-  r.others = reduce_add(t0 + t1);
+  r.others = reduce_add((t0 + a.s0) + (t1 + a.s1));
   r.target_exp = a.target_exp;
   r.sum = r.others + r.target_exp;
   r.shifted = shifted;
