@@ -338,8 +338,8 @@ void run(FuzzInput& in) {
   for (Index n = 0; n < pb.N; ++n) pb.g(n) = in.flag() ? in.ordinary<S>() : in.value<S>();
   pb.grad_output = in.byte() % 4 == 0 ? in.value<S>() : S(1);
   desc += " grad_output=" + text(static_cast<LD>(pb.grad_output));
-  c.beyond_range = beyond_documented_range(pb.x) || beyond_documented_range(pb.g) ||
-                   std::fabs(pb.grad_output) > documented_limit<S>() ||
+  c.beyond_range = beyond_documented_range(pb.x) || beyond_range_or_infinite(pb.g) ||
+                   std::isinf(pb.grad_output) || std::fabs(pb.grad_output) > documented_limit<S>() ||
                    (ce.has_weight() && beyond_documented_range(ce.weight().cast<S>().eval()));
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
