@@ -121,7 +121,9 @@ void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>
     const Eigen::Index gc = rows ? grad->colStride() : grad->rowStride();
     const Eigen::Index block_bytes =
         (blocks.end(0) - blocks.begin(0)) * classes * static_cast<Eigen::Index>(sizeof(Scalar));
-    block_fill = gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
+    // classes > 0: no memset of an empty gradient's null data (UB, found by fuzz_class_index).
+    block_fill =
+        classes > 0 && gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
   }
   if constexpr (kGrad) {
     if (!block_fill) zero_fill(*grad);

@@ -41,6 +41,7 @@ Tolerances ce_tolerances(const LMat& xr, const Y& y, const Options& opts) {
   const LD k = kUlps, e = eps<S>(), tiny = static_cast<LD>(std::numeric_limits<S>::min());
   const LD ls = static_cast<LD>(opts.label_smoothing());
   Tolerances t{LVec::Zero(N), LVec::Zero(N), LMat::Zero(N, C)};
+  if (opts.has_weight() && opts.weight().size() != C) return t;  // the call throws
   for (Index n = 0; n < N; ++n) {
     const std::int64_t target = static_cast<std::int64_t>(y(n));
     if (target == opts.ignore_index() || target < 0 || target >= C) continue;
@@ -76,6 +77,7 @@ Tolerances ce_tolerances(const LMat& xr, const Y& y, const Options& opts) {
 // The upstream factor s_n of every gradient row, as a tolerance multiplier (samples in rows).
 inline LMat scale_rows(const LMat& tol, const LVec& s) {
   LMat out = tol;
+  if (tol.cols() == 0) return out;  // row(n) of an N x 0 matrix is UB in Eigen
   for (Index n = 0; n < tol.rows(); ++n) out.row(n) *= finite_or_zero(std::fabs(s(n)));
   return out;
 }
@@ -264,7 +266,7 @@ void run(FuzzInput& in) {
   pb.layout = in.flag() ? xent::Layout::SamplesInColumns : xent::Layout::SamplesInRows;
   const bool by_rows = pb.layout == xent::Layout::SamplesInRows;
   const Index rows = by_rows ? pb.N : pb.C, cols = by_rows ? pb.C : pb.N;
-  const int kind = in.byte() % 4;
+  const int kind = Storage<S>::decode_kind(in.byte());
   std::string desc = std::string(scalar_name<S>()) + " N=" + std::to_string(pb.N) +
                      " C=" + std::to_string(pb.C) + " layout=" + layout_name(pb.layout) +
                      " storage=" + Storage<S>::name(kind) + " targets=" +

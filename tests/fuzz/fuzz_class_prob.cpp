@@ -28,6 +28,7 @@ Tolerances prob_tolerances(const LMat& xr, const LMat& tr, const xent::CrossEntr
   const LD k = kUlps;
   const LD ls = static_cast<LD>(opts.label_smoothing());
   Tolerances t{LVec::Zero(N), LMat::Zero(N, C)};
+  if (opts.has_weight() && opts.weight().size() != C) return t;  // the call throws
   for (Index n = 0; n < N; ++n) {
     LD m = -std::numeric_limits<LD>::infinity();
     for (Index c = 0; c < C; ++c)
@@ -58,6 +59,7 @@ Tolerances prob_tolerances(const LMat& xr, const LMat& tr, const xent::CrossEntr
 
 inline LMat scale_rows(const LMat& tol, const LVec& s) {
   LMat out = tol;
+  if (tol.cols() == 0) return out;  // row(n) of an N x 0 matrix is UB in Eigen
   for (Index n = 0; n < tol.rows(); ++n) out.row(n) *= finite_or_zero(std::fabs(s(n)));
   return out;
 }
@@ -145,7 +147,7 @@ void run(FuzzInput& in) {
       in.flag() ? xent::Layout::SamplesInColumns : xent::Layout::SamplesInRows;
   const bool by_rows = layout == xent::Layout::SamplesInRows;
   const Index rows = by_rows ? N : C, cols = by_rows ? C : N;
-  const int kind = in.byte() % 4;
+  const int kind = Storage<S>::decode_kind(in.byte());
   in.choose_special_rate();
   std::string desc = std::string(scalar_name<S>()) + " N=" + std::to_string(N) +
                      " C=" + std::to_string(C) + " layout=" + layout_name(layout) +
@@ -210,7 +212,8 @@ void run(FuzzInput& in) {
   const S grad_output = in.byte() % 4 == 0 ? in.value<S>() : S(1);
   desc += " grad_output=" + text(static_cast<LD>(grad_output));
   c.beyond_range = beyond_documented_range(x) || beyond_documented_range(t) ||
-                   beyond_range_or_infinite(g) || std::isinf(grad_output) || std::fabs(grad_output) > documented_limit<S>() ||
+                   beyond_range_or_infinite(g) || std::isinf(grad_output) ||
+                   std::fabs(grad_output) > documented_limit<S>() ||
                    (opts.has_weight() && beyond_documented_range(opts.weight().cast<S>().eval()));
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";

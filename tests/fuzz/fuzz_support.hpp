@@ -215,7 +215,7 @@ struct Tuning {
 // ---- the inputs as the library sees them --------------------------------------------------------
 // A rows x cols matrix in one of four forms: a plain Matrix, column- or row-major, or a Map with an
 // outer stride (padding holding NaN, so a read past a line shows up), column- or row-major. The
-// harness dispatches on `kind` to one template instantiation per form.
+// harness dispatches on `kind` (visit_pair) to one template instantiation per form.
 template <class S>
 struct Storage {
   int kind = 0;  // 0: ColMat, 1: RowMat, 2: Map<ColMat> strided, 3: Map<RowMat> strided
@@ -223,6 +223,14 @@ struct Storage {
   RowMat<S> row;
   std::vector<S> padded;
   Index rows = 0, cols = 0, stride = 0;
+
+  // The form from a byte: all four for float; for double (the second instantiation of every entry
+  // point, compiled only "where cheap") a plain column-major Matrix or a strided row-major Map,
+  // which between them still cover both storage orders and both kinds of view.
+  static int decode_kind(std::uint8_t b) {
+    if (std::is_same<S, float>::value) return b % 4;
+    return (b & 1) != 0 ? 3 : 0;
+  }
 
   static const char* name(int k) {
     static const char* names[] = {"ColMajor Matrix", "RowMajor Matrix", "ColMajor Map(OuterStride)",
@@ -252,24 +260,22 @@ struct Storage {
   ColMap col_map() { return ColMap(padded.data(), rows, cols, Eigen::OuterStride<>(stride)); }
   RowMap row_map() { return RowMap(padded.data(), rows, cols, Eigen::OuterStride<>(stride)); }
 
-  // f(view) with the matrix in its form.
-  template <class F>
-  void visit(F&& f) {
-    switch (kind) {
-      case 0: f(col); break;
-      case 1: f(row); break;
-      case 2: f(col_map()); break;
-      default: f(row_map()); break;
-    }
-  }
   // f(a_view, b_view) with two matrices of the same form (one instantiation per form).
   template <class F>
   static void visit_pair(Storage& a, Storage& b, F&& f) {
-    switch (a.kind) {
-      case 0: f(a.col, b.col); break;
-      case 1: f(a.row, b.row); break;
-      case 2: f(a.col_map(), b.col_map()); break;
-      default: f(a.row_map(), b.row_map()); break;
+    if constexpr (std::is_same<S, float>::value) {
+      switch (a.kind) {
+        case 0: f(a.col, b.col); break;
+        case 1: f(a.row, b.row); break;
+        case 2: f(a.col_map(), b.col_map()); break;
+        default: f(a.row_map(), b.row_map()); break;
+      }
+    } else {
+      if (a.kind == 0) {
+        f(a.col, b.col);
+      } else {
+        f(a.row_map(), b.row_map());
+      }
     }
   }
 };

@@ -29,8 +29,10 @@ if grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo &&
 else
   MARCH=-march=native
 fi
+# Warnings are shown, not errors: the warning policy is enforced by the test suite's build of the
+# same harnesses (fuzz_replay_*), and a new warning in a header should not stop the fuzzing.
 FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$MARCH"
-  -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -Iinclude -isystem "$eigen")
+  -Wall -Wextra -Iinclude -isystem "$eigen")
 
 rm -rf "$OUT"
 mkdir -p "$OUT/artifacts" "$OUT/logs"
