@@ -16,10 +16,10 @@ using Targets = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;
 
 }  // namespace
 
-// fuzz_softmax, regressions/softmax/reference_no_classes_ub: with C = 0 and N > 0 the reference took
-// row(n) of an N x 0 matrix, which Eigen forms by offsetting a null data pointer (UBSan: "applying
-// non-zero offset to null pointer"). The values were right; only the UB is new to check, so the
-// test runs the reference functions that did it and asserts their (exact) results: an empty
+// fuzz_softmax, regressions/softmax/reference_no_classes_ub: with C = 0 and N > 0 the reference
+// took row(n) of an N x 0 matrix, which Eigen forms by offsetting a null data pointer (UBSan:
+// "applying non-zero offset to null pointer"). The values were right; only the UB is new to check,
+// so the test runs the reference functions that did it and asserts their (exact) results: an empty
 // log-softmax, logsumexp = log of an empty sum = -inf, and an all-ignored batch's loss 0 and empty
 // gradient.
 TEST_CASE("reference: no classes (N x 0) is well defined") {

@@ -102,8 +102,8 @@ struct OnProbabilities {
   static LD reference_scale(LD) { return 1; }
   static void terms(LD p, LD t, LD w, LD, LD& loss, LD& grad) {
     const LD lp = std::max(std::log(p), LD(-100)), l1p = std::max(std::log1p(-p), LD(-100));
-    loss = std::fabs(w) * ((t != 0 ? std::fabs(t * lp) : LD(0)) +
-                           (t != 1 ? std::fabs((1 - t) * l1p) : LD(0)));
+    loss = std::fabs(w) *
+           ((t != 0 ? std::fabs(t * lp) : LD(0)) + (t != 1 ? std::fabs((1 - t) * l1p) : LD(0)));
     grad = std::fabs(w * (p - t) / std::max(p * (1 - p), LD(1e-12)));
   }
 };
@@ -125,8 +125,8 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
         const LD xv = static_cast<LD>(x(i, j)), tv = static_cast<LD>(t(i, j));
         LD lt = 0, gt = 0;
         Family::terms(xv, tv, w(i, j), P(i, j), lt, gt);
-        const LD coefficients = finite_or_zero(
-            std::fabs(w(i, j)) * (1 + std::fabs(tv) + std::fabs(P(i, j) * tv)));
+        const LD coefficients =
+            finite_or_zero(std::fabs(w(i, j)) * (1 + std::fabs(tv) + std::fabs(P(i, j) * tv)));
         const LD ref_eps = k * std::numeric_limits<LD>::epsilon();
         loss_tol(i, j) = k * e * finite_or_zero(lt) +
                          coefficients * (k * tiny + ref_eps * Family::reference_scale(xv));
@@ -145,9 +145,8 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
       c.check_reduced<S>(name, mean ? "mean" : "sum", loss, ref_value, sum_tol, mean, W, ref_sum);
     }
     const LD s = mean ? static_cast<LD>(grad_output) / W : static_cast<LD>(grad_output);
-    const LMat ref_grad = valid ? Family::ref_per_sample_backward(
-                                      x, t, LMat::Constant(rows, cols, s), opts)
-                                : LMat();
+    const LMat ref_grad =
+        valid ? Family::ref_per_sample_backward(x, t, LMat::Constant(rows, cols, s), opts) : LMat();
     xent::detail::PlainMatrix<X> grad;
     if (call(c, name + "_backward", ex, args,
              [&] { grad = Family::backward(x, t, opts, grad_output); })) {
@@ -167,13 +166,15 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
     }
   }
   xent::detail::PlainMatrix<X> per_sample;
-  if (call(c, name + "_per_sample", ex, args, [&] { per_sample = Family::per_sample(x, t, opts); })) {
+  if (call(c, name + "_per_sample", ex, args,
+           [&] { per_sample = Family::per_sample(x, t, opts); })) {
     c.check_matrix(name + "_per_sample", "loss", per_sample, ref, loss_tol);
   }
   xent::detail::PlainMatrix<X> grad;
   if (call(c, name + "_per_sample_backward", ex, args,
            [&] { grad = Family::per_sample_backward(x, t, G, opts); })) {
-    const LMat scale = G.template cast<LD>().cwiseAbs().unaryExpr([](LD v) { return finite_or_zero(v); });
+    const LMat scale =
+        G.template cast<LD>().cwiseAbs().unaryExpr([](LD v) { return finite_or_zero(v); });
     c.check_matrix(name + "_per_sample_backward", "gradient", grad,
                    Family::ref_per_sample_backward(x, t, G, opts), grad_tol.cwiseProduct(scale));
   }
@@ -183,13 +184,20 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
 template <class S>
 S probability(FuzzInput& in) {
   switch (in.byte() % 16) {
-    case 0: return S(0);
-    case 1: return S(1);
-    case 2: return std::numeric_limits<S>::denorm_min() * static_cast<S>(in.range(1, 100));
-    case 3: return S(1) - std::numeric_limits<S>::epsilon() * static_cast<S>(in.range(1, 4)) / 2;
-    case 4: return static_cast<S>(std::ldexp(1.0, -static_cast<int>(in.range(20, 140))));
-    case 5: return in.byte() < 32 ? in.value<S>() : S(0.5);  // the case's special values, rarely
-    default: return std::fabs(in.ordinary<S>(0)) / S(8);
+    case 0:
+      return S(0);
+    case 1:
+      return S(1);
+    case 2:
+      return std::numeric_limits<S>::denorm_min() * static_cast<S>(in.range(1, 100));
+    case 3:
+      return S(1) - std::numeric_limits<S>::epsilon() * static_cast<S>(in.range(1, 4)) / 2;
+    case 4:
+      return static_cast<S>(std::ldexp(1.0, -static_cast<int>(in.range(20, 140))));
+    case 5:
+      return in.byte() < 32 ? in.value<S>() : S(0.5);  // the case's special values, rarely
+    default:
+      return std::fabs(in.ordinary<S>(0)) / S(8);
   }
 }
 
@@ -266,9 +274,8 @@ void run(FuzzInput& in) {
   desc += " grad_output=" + text(static_cast<LD>(grad_output));
   c.beyond_range = beyond_documented_range(x) || beyond_documented_range(t) ||
                    beyond_range_or_infinite(G) || std::isinf(grad_output) ||
-                   std::fabs(grad_output) > documented_limit<S>() ||
-                   beyond_documented_range(w) || beyond_documented_range(P) ||
-                   t.array().isInf().any();  // see fuzz_support.hpp
+                   std::fabs(grad_output) > documented_limit<S>() || beyond_documented_range(w) ||
+                   beyond_documented_range(P) || t.array().isInf().any();  // see fuzz_support.hpp
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
   c.description = desc;

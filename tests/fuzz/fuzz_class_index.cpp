@@ -21,9 +21,9 @@ using namespace xf;
 
 template <class S>
 struct Problem {
-  ColMat<S> x;                 // in the layout
+  ColMat<S> x;  // in the layout
   Vec<typename std::conditional<std::is_same<S, float>::value, int, std::int64_t>::type> y;
-  Vec<S> g;                    // per-sample upstream gradients
+  Vec<S> g;  // per-sample upstream gradients
   S grad_output = 1;
   xent::Layout layout = xent::Layout::SamplesInRows;
   Index N = 0, C = 0;
@@ -65,8 +65,9 @@ Tolerances ce_tolerances(const LMat& xr, const Y& y, const Options& opts) {
       const LD d = finite_or_zero(std::fabs(xr(n, c) - m));
       loss_terms += finite_or_zero(std::fabs(q(c))) * (d + lse + static_cast<LD>(C) + 2);
       const LD p = s > 0 && std::isfinite(xr(n, c)) ? std::exp(xr(n, c) - m) / s : LD(0);
-      t.grad(n, c) = k * e * (Q * p * (d + static_cast<LD>(C) + 4) +
-                              finite_or_zero(std::fabs(q(c))) * (static_cast<LD>(C) + 4)) +
+      t.grad(n, c) = k * e *
+                         (Q * p * (d + static_cast<LD>(C) + 4) +
+                          finite_or_zero(std::fabs(q(c))) * (static_cast<LD>(C) + 4)) +
                      k * tiny * Q;
     }
     t.loss(n) = k * e * loss_terms;
@@ -93,11 +94,11 @@ void check_cross_entropy(const Case& c, const Problem<S>& pb, const X& x, const 
   const bool valid = ex == nullptr;
   LVec ref_losses;
   if (valid) ref_losses = xent::reference::cross_entropy_per_sample<LD>(x, y, opts);
-  const LD sum_tol = valid ? tol.loss.sum() + kUlps * eps<S>() *
-                                                  finite_or_zero(ref_losses.cwiseAbs().sum())
-                           : LD(0);
-  const LD W = valid ? static_cast<LD>(xent::detail::CrossEntropyKernel::check("", x, y, opts))
-                     : LD(1);
+  const LD sum_tol =
+      valid ? tol.loss.sum() + kUlps * eps<S>() * finite_or_zero(ref_losses.cwiseAbs().sum())
+            : LD(0);
+  const LD W =
+      valid ? static_cast<LD>(xent::detail::CrossEntropyKernel::check("", x, y, opts)) : LD(1);
 
   for (const xent::Reduction r : {xent::Reduction::Mean, xent::Reduction::Sum}) {
     opts.reduction(r);
@@ -114,8 +115,8 @@ void check_cross_entropy(const Case& c, const Problem<S>& pb, const X& x, const 
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "cross_entropy_backward", ex, args,
              [&] { grad = xent::cross_entropy_backward(x, y, opts, pb.grad_output); })) {
-      const LMat ref = xent::reference::cross_entropy_backward<LD>(
-          x, y, opts, static_cast<LD>(pb.grad_output));
+      const LMat ref =
+          xent::reference::cross_entropy_backward<LD>(x, y, opts, static_cast<LD>(pb.grad_output));
       c.check_matrix("cross_entropy_backward", "gradient", grad, ref,
                      in_layout(scale_rows(tol.grad, LVec::Constant(pb.N, s_red)), pb.layout));
     }
@@ -191,8 +192,7 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
   const LD sum_tol =
       valid ? loss_tol.sum() + kUlps * eps<S>() * finite_or_zero(ref_losses.cwiseAbs().sum())
             : LD(0);
-  const LD W =
-      valid ? static_cast<LD>(xent::detail::NLLLossKernel::check("", x, y, opts)) : LD(1);
+  const LD W = valid ? static_cast<LD>(xent::detail::NLLLossKernel::check("", x, y, opts)) : LD(1);
   for (const xent::Reduction r : {xent::Reduction::Mean, xent::Reduction::Sum}) {
     opts.reduction(r);
     const bool mean = r == xent::Reduction::Mean;
@@ -206,10 +206,10 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "nll_loss_backward", ex, args,
              [&] { grad = xent::nll_loss_backward(x, y, opts, pb.grad_output); })) {
-      c.check_matrix("nll_loss_backward", "gradient", grad,
-                     xent::reference::nll_loss_backward<LD>(x, y, opts,
-                                                            static_cast<LD>(pb.grad_output)),
-                     grad_tol(LVec::Constant(N, s_red)));
+      c.check_matrix(
+          "nll_loss_backward", "gradient", grad,
+          xent::reference::nll_loss_backward<LD>(x, y, opts, static_cast<LD>(pb.grad_output)),
+          grad_tol(LVec::Constant(N, s_red)));
     }
     RowMat<S> fused;
     S fused_loss = 0;
@@ -242,17 +242,29 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
 // label_smoothing: in [0, 1], or out of range / NaN (the setter must throw std::invalid_argument).
 inline double decode_label_smoothing(FuzzInput& in) {
   switch (in.byte() % 12) {
-    case 0: case 1: case 2: return 0.0;
-    case 3: return 0.1;
-    case 4: return 1.0;
-    case 5: return 0.25 * static_cast<double>(in.range(0, 4));
-    case 6: return static_cast<double>(in.range(0, 1000)) / 1000.0;
-    case 7: return -0.0;
-    case 8: return std::numeric_limits<double>::denorm_min();
-    case 9: return in.flag() ? -0.1 : 1.5;
-    case 10: return in.flag() ? std::numeric_limits<double>::quiet_NaN()
-                              : std::numeric_limits<double>::infinity();
-    default: return std::nextafter(1.0, 2.0);
+    case 0:
+    case 1:
+    case 2:
+      return 0.0;
+    case 3:
+      return 0.1;
+    case 4:
+      return 1.0;
+    case 5:
+      return 0.25 * static_cast<double>(in.range(0, 4));
+    case 6:
+      return static_cast<double>(in.range(0, 1000)) / 1000.0;
+    case 7:
+      return -0.0;
+    case 8:
+      return std::numeric_limits<double>::denorm_min();
+    case 9:
+      return in.flag() ? -0.1 : 1.5;
+    case 10:
+      return in.flag() ? std::numeric_limits<double>::quiet_NaN()
+                       : std::numeric_limits<double>::infinity();
+    default:
+      return std::nextafter(1.0, 2.0);
   }
 }
 
@@ -269,8 +281,8 @@ void run(FuzzInput& in) {
   const int kind = Storage<S>::decode_kind(in.byte());
   std::string desc = std::string(scalar_name<S>()) + " N=" + std::to_string(pb.N) +
                      " C=" + std::to_string(pb.C) + " layout=" + layout_name(pb.layout) +
-                     " storage=" + Storage<S>::name(kind) + " targets=" +
-                     (std::is_same<I, int>::value ? "int" : "int64");
+                     " storage=" + Storage<S>::name(kind) +
+                     " targets=" + (std::is_same<I, int>::value ? "int" : "int64");
 
   in.choose_special_rate();
   // Options.
@@ -281,13 +293,27 @@ void run(FuzzInput& in) {
   const std::uint8_t ignore_kind = in.byte() % 8;
   std::int64_t ignore = -100;
   switch (ignore_kind) {
-    case 0: case 1: break;
-    case 2: ignore = -1; break;
-    case 3: ignore = pb.C > 0 ? in.range(0, pb.C - 1) : 0; break;  // a real class
-    case 4: ignore = pb.C; break;
-    case 5: ignore = std::numeric_limits<std::int64_t>::min(); break;
-    case 6: ignore = std::int64_t{1} << 40; break;  // not representable in int targets
-    default: ignore = in.range(-3, 3); break;
+    case 0:
+    case 1:
+      break;
+    case 2:
+      ignore = -1;
+      break;
+    case 3:
+      ignore = pb.C > 0 ? in.range(0, pb.C - 1) : 0;
+      break;  // a real class
+    case 4:
+      ignore = pb.C;
+      break;
+    case 5:
+      ignore = std::numeric_limits<std::int64_t>::min();
+      break;
+    case 6:
+      ignore = std::int64_t{1} << 40;
+      break;  // not representable in int targets
+    default:
+      ignore = in.range(-3, 3);
+      break;
   }
   ce.ignore_index(ignore);
   nll.ignore_index(ignore);
@@ -324,7 +350,8 @@ void run(FuzzInput& in) {
     if (b < bad_rate) {
       static const std::int64_t kBad[] = {-1, -2, std::numeric_limits<I>::min(),
                                           std::numeric_limits<I>::max()};
-      pb.y(n) = in.flag() ? static_cast<I>(pb.C + in.range(0, 2)) : static_cast<I>(kBad[in.byte() % 4]);
+      pb.y(n) =
+          in.flag() ? static_cast<I>(pb.C + in.range(0, 2)) : static_cast<I>(kBad[in.byte() % 4]);
     } else if (b < 40 && ignore >= std::numeric_limits<I>::min() &&
                ignore <= std::numeric_limits<I>::max()) {
       pb.y(n) = static_cast<I>(ignore);
@@ -341,7 +368,8 @@ void run(FuzzInput& in) {
   pb.grad_output = in.byte() % 4 == 0 ? in.value<S>() : S(1);
   desc += " grad_output=" + text(static_cast<LD>(pb.grad_output));
   c.beyond_range = beyond_documented_range(pb.x) || beyond_range_or_infinite(pb.g) ||
-                   std::isinf(pb.grad_output) || std::fabs(pb.grad_output) > documented_limit<S>() ||
+                   std::isinf(pb.grad_output) ||
+                   std::fabs(pb.grad_output) > documented_limit<S>() ||
                    (ce.has_weight() && beyond_documented_range(ce.weight().cast<S>().eval()));
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";

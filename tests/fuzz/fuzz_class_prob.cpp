@@ -49,8 +49,9 @@ Tolerances prob_tolerances(const LMat& xr, const LMat& tr, const xent::CrossEntr
       const LD d = finite_or_zero(std::fabs(xr(n, c) - m));
       terms += q(c) * (d + lse);
       const LD p = s > 0 && std::isfinite(xr(n, c)) ? std::exp(xr(n, c) - m) / s : LD(0);
-      t.grad(n, c) = k * e * (Q * p * (d + static_cast<LD>(C) + 4) + q(c) * (static_cast<LD>(C) + 4)) +
-                     k * tiny * Q;
+      t.grad(n, c) =
+          k * e * (Q * p * (d + static_cast<LD>(C) + 4) + q(c) * (static_cast<LD>(C) + 4)) +
+          k * tiny * Q;
     }
     t.loss(n) = k * e * (static_cast<LD>(C + 1) * terms + Q * static_cast<LD>(C + 2));
   }
@@ -65,13 +66,14 @@ inline LMat scale_rows(const LMat& tol, const LVec& s) {
 }
 
 template <class S, class X, class T>
-void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions opts, const Vec<S>& g,
-                S grad_output) {
+void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions opts,
+                const Vec<S>& g, S grad_output) {
   const std::vector<const char*> args = {"weight", "ignore_index", "targets"};
   const xent::Layout layout = opts.layout();
   const LMat xr = rows_of(x, layout), tr = rows_of(t, layout);
   const Index N = xr.rows();
-  const Tolerances tol = prob_tolerances(xr, tr, opts, eps<S>(), static_cast<LD>(std::numeric_limits<S>::min()));
+  const Tolerances tol =
+      prob_tolerances(xr, tr, opts, eps<S>(), static_cast<LD>(std::numeric_limits<S>::min()));
   const std::exception_ptr ex =
       reference_outcome([&] { xent::reference::cross_entropy<LD>(x, t, opts); });
   const bool valid = ex == nullptr;
@@ -95,10 +97,10 @@ void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "cross_entropy_backward", ex, args,
              [&] { grad = xent::cross_entropy_backward(x, t, opts, grad_output); })) {
-      c.check_matrix("cross_entropy_backward", "gradient", grad,
-                     xent::reference::cross_entropy_backward<LD>(x, t, opts,
-                                                                 static_cast<LD>(grad_output)),
-                     in_layout(scale_rows(tol.grad, LVec::Constant(N, s_red)), layout));
+      c.check_matrix(
+          "cross_entropy_backward", "gradient", grad,
+          xent::reference::cross_entropy_backward<LD>(x, t, opts, static_cast<LD>(grad_output)),
+          in_layout(scale_rows(tol.grad, LVec::Constant(N, s_red)), layout));
     }
     xent::detail::PlainMatrix<X> fused;
     S fused_loss = 0;
@@ -107,10 +109,10 @@ void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions
       c.check_reduced<S>("cross_entropy_forward_backward", "loss", fused_loss,
                          xent::reference::cross_entropy<LD>(x, t, opts), sum_tol, mean, W,
                          ref_losses.sum());
-      c.check_matrix("cross_entropy_forward_backward", "gradient", fused,
-                     xent::reference::cross_entropy_backward<LD>(x, t, opts),
-                     in_layout(scale_rows(tol.grad, LVec::Constant(N, mean ? 1 / W : LD(1))),
-                               layout));
+      c.check_matrix(
+          "cross_entropy_forward_backward", "gradient", fused,
+          xent::reference::cross_entropy_backward<LD>(x, t, opts),
+          in_layout(scale_rows(tol.grad, LVec::Constant(N, mean ? 1 / W : LD(1))), layout));
       xent::detail::PlainMatrix<X> in_place_grad = x;
       const S in_place = xent::cross_entropy_forward_backward_in_place(in_place_grad, t, opts);
       c.check_same("cross_entropy_forward_backward_in_place", "gradient", in_place_grad, fused);
@@ -156,9 +158,14 @@ void run(FuzzInput& in) {
   xent::CrossEntropyOptions opts;
   opts.layout(layout);
   switch (in.byte() % 8) {
-    case 0: opts.ignore_index(0); break;  // documented std::invalid_argument
-    case 1: opts.ignore_index(-1); break;
-    default: break;  // -100
+    case 0:
+      opts.ignore_index(0);
+      break;  // documented std::invalid_argument
+    case 1:
+      opts.ignore_index(-1);
+      break;
+    default:
+      break;  // -100
   }
   desc += " ignore_index=" + std::to_string(opts.ignore_index());
   const std::uint8_t weight_kind = in.byte() % 4;
@@ -174,10 +181,17 @@ void run(FuzzInput& in) {
     desc += len > 16 ? " ...]" : "]";
   }
   switch (in.byte() % 6) {
-    case 0: opts.label_smoothing(0.1); break;
-    case 1: opts.label_smoothing(static_cast<double>(in.range(0, 1000)) / 1000.0); break;
-    case 2: opts.label_smoothing(1.0); break;
-    default: break;
+    case 0:
+      opts.label_smoothing(0.1);
+      break;
+    case 1:
+      opts.label_smoothing(static_cast<double>(in.range(0, 1000)) / 1000.0);
+      break;
+    case 2:
+      opts.label_smoothing(1.0);
+      break;
+    default:
+      break;
   }
   desc += " label_smoothing=" + text(opts.label_smoothing());
 

@@ -45,8 +45,8 @@ void run_case(const Case& c, Storage<S>& xs, Storage<S>& gs, xent::Layout layout
     LMat tol_lp(N, C);
     for (Index n = 0; n < N; ++n)
       for (Index j = 0; j < C; ++j)
-        tol_lp(n, j) = k * e * (finite_or_zero(std::fabs(xr(n, j) - m(n))) + lse(n) +
-                                static_cast<LD>(C) + 2);
+        tol_lp(n, j) =
+            k * e * (finite_or_zero(std::fabs(xr(n, j) - m(n))) + lse(n) + static_cast<LD>(C) + 2);
     xent::detail::PlainMatrix<std::decay_t<decltype(x)>> lp;
     if (call(c, "log_softmax", nullptr, {}, [&] { lp = xent::log_softmax(x, layout); })) {
       c.check_matrix("log_softmax", "value", lp, ref_lp, in_layout(tol_lp, layout));
@@ -88,10 +88,11 @@ void run_case(const Case& c, Storage<S>& xs, Storage<S>& gs, xent::Layout layout
         for (Index n = 0; n < N; ++n) {
           const LD abs_sum = gr.row(n).cwiseAbs().sum();
           for (Index j = 0; j < C; ++j)
-            tol(n, j) = k * e * (finite_or_zero(std::fabs(gr(n, j))) +
-                                 finite_or_zero(std::exp(yr(n, j)) * abs_sum) *
-                                     (static_cast<LD>(C) + 2)) +
-                        k * tiny * (1 + finite_or_zero(abs_sum));
+            tol(n, j) =
+                k * e *
+                    (finite_or_zero(std::fabs(gr(n, j))) +
+                     finite_or_zero(std::exp(yr(n, j)) * abs_sum) * (static_cast<LD>(C) + 2)) +
+                k * tiny * (1 + finite_or_zero(abs_sum));
         }
         xent::detail::PlainMatrix<std::decay_t<decltype(lp)>> out;
         if (call(c, "log_softmax_backward", nullptr, {},
@@ -106,10 +107,11 @@ void run_case(const Case& c, Storage<S>& xs, Storage<S>& gs, xent::Layout layout
         for (Index n = 0; n < N; ++n) {
           const LD dot_abs = (gr.row(n).array() * yr.row(n).array()).abs().sum();
           for (Index j = 0; j < C; ++j)
-            tol(n, j) = k * e * finite_or_zero(std::fabs(yr(n, j)) *
-                                               (std::fabs(gr(n, j)) +
-                                                (static_cast<LD>(C) + 2) * dot_abs)) +
-                        k * tiny;
+            tol(n, j) =
+                k * e *
+                    finite_or_zero(std::fabs(yr(n, j)) *
+                                   (std::fabs(gr(n, j)) + (static_cast<LD>(C) + 2) * dot_abs)) +
+                k * tiny;
         }
         ColMat<S> out;
         if (call(c, "softmax_backward", nullptr, {},

@@ -16,9 +16,9 @@
 //        for flushed subnormals), eps(S) = 2^-23 (float) or 2^-52 (double), sum|terms| the sum of
 //        the magnitudes of the terms the function adds (each harness states them next to its
 //        tolerance functions). k (kUlps below) is 8: every error model here counts its roundings
-//        into sum|terms| (a sum of C exps contributes C, a log of a value within [1, C] its C, ...),
-//        so k only has to cover the few extra roundings of the vectorized kernels (1-ulp exp and
-//        log, fused multiply-adds, the final rounding to S, float weights and label smoothing
+//        into sum|terms| (a sum of C exps contributes C, a log of a value within [1, C] its C,
+//        ...), so k only has to cover the few extra roundings of the vectorized kernels (1-ulp exp
+//        and log, fused multiply-adds, the final rounding to S, float weights and label smoothing
 //        rounded from double): 8 leaves a margin of 2 to 4 over what the unit tests measured
 //        (XENT_TEST_REPORT_MARGIN) without hiding an error of one wrong term. Every tolerance also
 //        allows k * denorm_min(S): results in the subnormal range are multiples of it.
@@ -46,10 +46,9 @@
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <xent/xent.hpp>
 #include <xent/reference.hpp>
 #include <xent/tuning.hpp>
+#include <xent/xent.hpp>
 
 namespace xf {
 
@@ -65,7 +64,7 @@ using Vec = Eigen::Matrix<S, Dynamic, 1>;
 using LMat = ColMat<LD>;
 using LVec = Vec<LD>;
 
-constexpr LD kUlps = 8;      // k of the norm-wise tolerance (see above)
+constexpr LD kUlps = 8;                // k of the norm-wise tolerance (see above)
 constexpr Index kMaxElements = 65536;  // N * C at most
 
 template <class S>
@@ -110,15 +109,25 @@ class FuzzInput {
 
   // A dimension: 0, 1, small, a vector-width tail, medium or large (clamped by the caller).
   Index dim() {
-    static constexpr Index kTails[] = {3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
-                                       63, 64, 65, 127, 128, 129, 255, 256, 257};
+    static constexpr Index kTails[] = {3,  4,  5,  7,  8,   9,   15,  16,  17,  31, 32,
+                                       33, 63, 64, 65, 127, 128, 129, 255, 256, 257};
     switch (byte() % 10) {
-      case 0: return 0;
-      case 1: return 1;
-      case 2: case 3: case 4: return static_cast<Index>(range(2, 12));
-      case 5: case 6: return kTails[byte() % (sizeof(kTails) / sizeof(kTails[0]))];
-      case 7: case 8: return static_cast<Index>(range(13, 300));
-      default: return static_cast<Index>(range(300, 8192));
+      case 0:
+        return 0;
+      case 1:
+        return 1;
+      case 2:
+      case 3:
+      case 4:
+        return static_cast<Index>(range(2, 12));
+      case 5:
+      case 6:
+        return kTails[byte() % (sizeof(kTails) / sizeof(kTails[0]))];
+      case 7:
+      case 8:
+        return static_cast<Index>(range(13, 300));
+      default:
+        return static_cast<Index>(range(300, 8192));
     }
   }
   // Two dimensions with a * b <= kMaxElements (the second shrunk when needed).
@@ -147,18 +156,30 @@ class FuzzInput {
     if (static_cast<int>(byte()) >= special_rate_) return ordinary<S>();
     const S sign = flag() ? S(-1) : S(1);
     switch (byte() % 12) {
-      case 0: return sign * S(0);
-      case 1: return sign * L::infinity();
-      case 2: return L::quiet_NaN();
-      case 3: return sign * L::denorm_min();
-      case 4: return sign * L::denorm_min() * static_cast<S>(range(2, 1000));
-      case 5: return sign * L::min();
-      case 6: return sign * L::max();
-      case 7: return sign * documented_limit<S>();
-      case 8: return sign * static_cast<S>(std::ldexp(1.0, static_cast<int>(range(10, 100))));
-      case 9: return -L::infinity();  // masked classes
-      case 10: return sign * static_cast<S>(std::ldexp(1.0, static_cast<int>(range(-140, -20))));
-      default: return sign * static_cast<S>(range(1, 100)) * S(1e6);
+      case 0:
+        return sign * S(0);
+      case 1:
+        return sign * L::infinity();
+      case 2:
+        return L::quiet_NaN();
+      case 3:
+        return sign * L::denorm_min();
+      case 4:
+        return sign * L::denorm_min() * static_cast<S>(range(2, 1000));
+      case 5:
+        return sign * L::min();
+      case 6:
+        return sign * L::max();
+      case 7:
+        return sign * documented_limit<S>();
+      case 8:
+        return sign * static_cast<S>(std::ldexp(1.0, static_cast<int>(range(10, 100))));
+      case 9:
+        return -L::infinity();  // masked classes
+      case 10:
+        return sign * static_cast<S>(std::ldexp(1.0, static_cast<int>(range(-140, -20))));
+      default:
+        return sign * static_cast<S>(range(1, 100)) * S(1e6);
     }
   }
 
@@ -242,8 +263,12 @@ struct Storage {
 
   Storage(int k, const ColMat<S>& m) : kind(k), rows(m.rows()), cols(m.cols()) {
     switch (kind) {
-      case 0: col = m; break;
-      case 1: row = m; break;
+      case 0:
+        col = m;
+        break;
+      case 1:
+        row = m;
+        break;
       default: {
         const bool row_major = kind == 3;
         stride = (row_major ? cols : rows) + 3;
@@ -265,10 +290,18 @@ struct Storage {
   static void visit_pair(Storage& a, Storage& b, F&& f) {
     if constexpr (std::is_same<S, float>::value) {
       switch (a.kind) {
-        case 0: f(a.col, b.col); break;
-        case 1: f(a.row, b.row); break;
-        case 2: f(a.col_map(), b.col_map()); break;
-        default: f(a.row_map(), b.row_map()); break;
+        case 0:
+          f(a.col, b.col);
+          break;
+        case 1:
+          f(a.row, b.row);
+          break;
+        case 2:
+          f(a.col_map(), b.col_map());
+          break;
+        default:
+          f(a.row_map(), b.row_map());
+          break;
       }
     } else {
       if (a.kind == 0) {
@@ -294,7 +327,7 @@ inline std::string text(LD v) {
 
 struct Case {
   std::string harness;
-  std::string description;  // scalar, shape, layout, storage, options: filled by the harness
+  std::string description;    // scalar, shape, layout, storage, options: filled by the harness
   bool beyond_range = false;  // a finite value beyond the documented limit (see the relaxation)
   // Optional: the inputs of the sample holding entry (i, j) of the checked result, for the report.
   std::function<std::string(Index, Index)> explain;
@@ -328,8 +361,7 @@ struct Case {
     } else if (std::isnan(got)) {
       ok = beyond_range;
     } else if (std::isinf(got)) {
-      ok = beyond_range ||
-           ((got > 0) == (expected > 0) && std::fabs(expected) + tol >= max);
+      ok = beyond_range || ((got > 0) == (expected > 0) && std::fabs(expected) + tol >= max);
     } else {
       ok = std::fabs(got - expected) <= tol;
     }
@@ -370,7 +402,8 @@ struct Case {
     }
     const LD tol = (mean ? sum_tol / std::fabs(W) : sum_tol) +
                    kUlps * eps<S>() * finite_or_zero(std::fabs(expected));
-    check<S>(fn, what, 0, 0, got, expected, std::isfinite(tol) ? tol : std::numeric_limits<LD>::max());
+    check<S>(fn, what, 0, 0, got, expected,
+             std::isfinite(tol) ? tol : std::numeric_limits<LD>::max());
   }
 
   // Bitwise the same (NaN == NaN): results documented to be bitwise equal.
@@ -379,8 +412,8 @@ struct Case {
     for (Index j = 0; j < a.cols(); ++j)
       for (Index i = 0; i < a.rows(); ++i) {
         const auto u = a(i, j), v = b(i, j);
-        const bool same = (std::isnan(u) && std::isnan(v)) ||
-                          (u == v && std::signbit(u) == std::signbit(v));
+        const bool same =
+            (std::isnan(u) && std::isnan(v)) || (u == v && std::signbit(u) == std::signbit(v));
         if (!same) {
           fail(fn, std::string(what) + " at (" + std::to_string(i) + ", " + std::to_string(j) +
                        "): " + text(static_cast<LD>(u)) + " vs " + text(static_cast<LD>(v)) +
@@ -392,8 +425,8 @@ struct Case {
 
 // Runs the library call `f` and checks the exception rule: f must throw exactly when the reference
 // threw (`expected` is its exception, or null), with the same type, a message starting with
-// "xent::<fn>" that names one of `arguments`. Returns true when f returned normally (the caller then
-// compares values).
+// "xent::<fn>" that names one of `arguments`. Returns true when f returned normally (the caller
+// then compares values).
 template <class F>
 bool call(const Case& c, const std::string& fn, const std::exception_ptr& expected,
           const std::vector<const char*>& arguments, F&& f) {
@@ -425,7 +458,8 @@ bool call(const Case& c, const std::string& fn, const std::exception_ptr& expect
   }
   if (got_type.empty() && want_type.empty()) return true;
   if (got_type != want_type) {
-    c.fail(fn, "exception mismatch: got " + (got_type.empty() ? "none" : got_type + " (" + message + ")") +
+    c.fail(fn, "exception mismatch: got " +
+                   (got_type.empty() ? "none" : got_type + " (" + message + ")") +
                    ", the reference threw " + (want_type.empty() ? "none" : want_type));
   }
   if (message.rfind("xent::" + fn + ":", 0) != 0) {
@@ -490,6 +524,5 @@ inline LMat in_layout(const LMat& rows, xent::Layout layout) {
   if (layout == xent::Layout::SamplesInRows) return rows;
   return rows.transpose();
 }
-
 
 }  // namespace xf
