@@ -129,7 +129,7 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
             finite_or_zero(std::fabs(w(i, j)) * (1 + std::fabs(tv) + std::fabs(P(i, j) * tv)));
         const LD ref_eps = k * std::numeric_limits<LD>::epsilon();
         loss_tol(i, j) = k * e * finite_or_zero(lt) +
-                         coefficients * (k * tiny + ref_eps * Family::reference_scale(xv));
+                         coefficients * (k * tiny + ref_eps * finite_or_zero(Family::reference_scale(xv)));
         grad_tol(i, j) = k * e * finite_or_zero(gt) + coefficients * (k * tiny + ref_eps);
       }
   }

@@ -229,6 +229,17 @@ void run(FuzzInput& in) {
                    beyond_range_or_infinite(g) || std::isinf(grad_output) ||
                    std::fabs(grad_output) > documented_limit<S>() ||
                    (opts.has_weight() && beyond_documented_range(opts.weight().cast<S>().eval()));
+  // A product w_c t'_c that underflows S (nonzero, below min_normal) turns a -inf logit's
+  // contribution (-q_c * -inf = +-inf) into 0 * inf = NaN in S: counted as beyond the range.
+  if (C > 0 && (!opts.has_weight() || opts.weight().size() == C)) {
+    const LD ls = static_cast<LD>(opts.label_smoothing());
+    for (Index i = 0; i < t.size(); ++i) {
+      const Index cl = by_rows ? i / std::max<Index>(rows, 1) : i % std::max<Index>(rows, 1);
+      const LD w = opts.has_weight() ? static_cast<LD>(opts.weight()(cl)) : LD(1);
+      const LD q = std::fabs(w * ((1 - ls) * static_cast<LD>(t(i)) + ls / static_cast<LD>(C)));
+      if (q > 0 && q < static_cast<LD>(std::numeric_limits<S>::min())) c.beyond_range = true;
+    }
+  }
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
   c.description = desc;

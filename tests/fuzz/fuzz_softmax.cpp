@@ -140,7 +140,7 @@ void run(FuzzInput& in) {
     for (Index i = 0; i < rows; ++i) x(i, j) = in.value<S>();
   for (Index j = 0; j < cols; ++j)
     for (Index i = 0; i < rows; ++i) g(i, j) = in.value<S>();
-  c.beyond_range = beyond_documented_range(x) || beyond_documented_range(g);
+  c.beyond_range = beyond_documented_range(x) || beyond_range_or_infinite(g);
   c.description = std::string(scalar_name<S>()) + " N=" + std::to_string(N) +
                   " C=" + std::to_string(C) + " layout=" + layout_name(layout) +
                   " storage=" + Storage<S>::name(kind) + Tuning::apply(in) +

@@ -72,9 +72,9 @@ for h in "${HARNESSES[@]}"; do
   # Regression inputs first (must pass), then the fuzzing run on the scratch corpus.
   regressions=()
   [[ -d tests/fuzz/regressions/$name ]] && regressions=(tests/fuzz/regressions/"$name")
-  if ((${#regressions[@]})) && ! "$OUT/$h" -runs=0 "${regressions[@]}" \
-    >"$OUT/logs/$h.regressions.log" 2>&1; then
-    tail -n 40 "$OUT/logs/$h.regressions.log" >&2
+  if ((${#regressions[@]})) && ! "$OUT/$h" -runs=0 -artifact_prefix="$OUT/artifacts/$h-" \
+    "${regressions[@]}" >"$OUT/logs/$h.regressions.log" 2>&1; then
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.regressions.log" | head -n 30 >&2
     echo "== $h: REGRESSION INPUT FAILED" >&2
     status=1
   fi
@@ -84,7 +84,8 @@ for h in "${HARNESSES[@]}"; do
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$h.log" | grep -o '[0-9]*$' || true)
     echo "== $h: ran $((SECONDS - start)) s, ${runs:-?} inputs, no finding"
   else
-    tail -n 60 "$OUT/logs/$h.log" >&2
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.log" | head -n 30 >&2
+    tail -n 4 "$OUT/logs/$h.log" >&2
     echo "== $h: FINDING after $((SECONDS - start)) s (inputs in $OUT/artifacts/)" >&2
     status=1
   fi
