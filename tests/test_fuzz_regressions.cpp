@@ -47,6 +47,23 @@ TEST_CASE("reference: no classes (N x 0) is well defined") {
   CHECK(xent::cross_entropy(x, y, opts) == 0.0f);
 }
 
+// fuzz_class_index, regressions/class_index/ce_no_classes_ignored_row: the library's cross-entropy
+// gradient zeroed an ignored sample's row with row(n).setZero() also when C = 0 (the same UB in
+// Eigen). The gradient entry points on N x 0 logits with every sample ignored.
+TEST_CASE("cross_entropy gradient with no classes") {
+  const Eigen::MatrixXf x(3, 0);
+  Targets y(3);
+  y << -100, -100, -100;
+  const auto opts = xent::CrossEntropyOptions().reduction(xent::Reduction::Sum);
+  CHECK(xent::cross_entropy_backward(x, y, opts).size() == 0);
+  Eigen::MatrixXf grad;
+  CHECK(xent::cross_entropy_forward_backward(x, y, grad, opts) == 0.0f);
+  CHECK(grad.rows() == 3);
+  CHECK(xent::cross_entropy_per_sample_backward(x, y, Eigen::VectorXf::Ones(3), opts).size() == 0);
+  // Mean over no non-ignored target: NaN, as in PyTorch.
+  CHECK(std::isnan(xent::cross_entropy(x, y)));
+}
+
 // fuzz_class_index, regressions/class_index/nll_no_classes_memset_null: NLL's gradient with C = 0
 // (every sample ignored) took the per-block fill, a memset of 0 bytes at the empty gradient's null
 // data pointer (UBSan: "null pointer passed as argument 1, which is declared to never be null").

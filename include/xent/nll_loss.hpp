@@ -38,7 +38,9 @@ struct NLLLossKernel {
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
     for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
-      if constexpr (kGrad) grad.row(n).setZero();
+      if constexpr (kGrad) {
+        if (grad.cols() > 0) grad.row(n).setZero();  // (row() of an N x 0 matrix is UB in Eigen)
+      }
       if (y < 0) {
         loss(n, Scalar(0));
         continue;

@@ -118,6 +118,9 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
   const bool valid = ex == nullptr;
   const LD k = kUlps, e = eps<S>(), tiny = static_cast<LD>(std::numeric_limits<S>::min());
   LMat loss_tol = LMat::Zero(rows, cols), grad_tol = LMat::Zero(rows, cols), ref;
+  // Unscaled: w times the upstream factor may underflow S (a subnormal weight), an absolute
+  // error of denorm_min on that product, times the rest of the gradient.
+  LMat grad_floor = LMat::Zero(rows, cols);
   if (valid) {
     ref = Family::ref_per_sample(x, t, opts);
     for (Index j = 0; j < cols; ++j)
@@ -128,9 +131,14 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
         const LD coefficients =
             finite_or_zero(std::fabs(w(i, j)) * (1 + std::fabs(tv) + std::fabs(P(i, j) * tv)));
         const LD ref_eps = k * std::numeric_limits<LD>::epsilon();
-        loss_tol(i, j) = k * e * finite_or_zero(lt) +
-                         coefficients * (k * tiny + ref_eps * finite_or_zero(Family::reference_scale(xv)));
+        loss_tol(i, j) =
+            k * e * finite_or_zero(lt) +
+            coefficients * (k * tiny + ref_eps * finite_or_zero(Family::reference_scale(xv)));
         grad_tol(i, j) = k * e * finite_or_zero(gt) + coefficients * (k * tiny + ref_eps);
+        LD lt1 = 0, gt1 = 0;
+        Family::terms(xv, tv, 1, P(i, j), lt1, gt1);
+        grad_floor(i, j) =
+            k * static_cast<LD>(std::numeric_limits<S>::denorm_min()) * (1 + finite_or_zero(gt1));
       }
   }
   const LD sum_tol = valid ? loss_tol.sum() + k * e * finite_or_zero(ref.cwiseAbs().sum()) : LD(0);
@@ -144,14 +152,14 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
     if (call(c, name, ex, args, [&] { loss = Family::loss(x, t, opts); })) {
       c.check_reduced<S>(name, mean ? "mean" : "sum", loss, ref_value, sum_tol, mean, W, ref_sum);
     }
-    const LD s = mean ? static_cast<LD>(grad_output) / W : static_cast<LD>(grad_output);
+    const LD s = lib_scale<S>(grad_output, mean, W);  // as the library rounds it
     const LMat ref_grad =
         valid ? Family::ref_per_sample_backward(x, t, LMat::Constant(rows, cols, s), opts) : LMat();
     xent::detail::PlainMatrix<X> grad;
     if (call(c, name + "_backward", ex, args,
              [&] { grad = Family::backward(x, t, opts, grad_output); })) {
       c.check_matrix(name + "_backward", "gradient", grad, ref_grad,
-                     grad_tol * finite_or_zero(std::fabs(s)));
+                     grad_tol * finite_or_zero(std::fabs(s)) + grad_floor);
     }
     RowMat<S> fused;
     S fused_loss = 0;
@@ -159,10 +167,10 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
              [&] { fused_loss = Family::forward_backward(x, t, fused, opts); })) {
       c.check_reduced<S>(name + "_forward_backward", "loss", fused_loss, ref_value, sum_tol, mean,
                          W, ref_sum);
-      const LD s1 = mean ? 1 / W : LD(1);
+      const LD s1 = lib_scale<S>(S(1), mean, W);
       c.check_matrix(name + "_forward_backward", "gradient", fused,
                      Family::ref_per_sample_backward(x, t, LMat::Constant(rows, cols, s1), opts),
-                     grad_tol * s1);
+                     grad_tol * s1 + grad_floor);
     }
   }
   xent::detail::PlainMatrix<X> per_sample;
@@ -176,7 +184,8 @@ void check_family(const Case& c, const X& x, const T& t, typename Family::Option
     const LMat scale =
         G.template cast<LD>().cwiseAbs().unaryExpr([](LD v) { return finite_or_zero(v); });
     c.check_matrix(name + "_per_sample_backward", "gradient", grad,
-                   Family::ref_per_sample_backward(x, t, G, opts), grad_tol.cwiseProduct(scale));
+                   Family::ref_per_sample_backward(x, t, G, opts),
+                   grad_tol.cwiseProduct(scale) + grad_floor);
   }
 }
 

@@ -111,12 +111,15 @@ void check_cross_entropy(const Case& c, const Problem<S>& pb, const X& x, const 
     }
     // backward with grad_output, and the fused forward+backward (gradient into a column-major
     // matrix) and in place (over a copy of the logits in their own form).
-    const LD s_red = mean ? static_cast<LD>(pb.grad_output) / W : static_cast<LD>(pb.grad_output);
+    // The factor of every gradient row as the library rounds it (see lib_scale), given to the
+    // reference as a sum's grad_output.
+    const LD s_red = lib_scale<S>(pb.grad_output, mean, W);
+    xent::CrossEntropyOptions sum_opts = opts;
+    sum_opts.reduction(xent::Reduction::Sum);
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "cross_entropy_backward", ex, args,
              [&] { grad = xent::cross_entropy_backward(x, y, opts, pb.grad_output); })) {
-      const LMat ref =
-          xent::reference::cross_entropy_backward<LD>(x, y, opts, static_cast<LD>(pb.grad_output));
+      const LMat ref = xent::reference::cross_entropy_backward<LD>(x, y, sum_opts, s_red);
       c.check_matrix("cross_entropy_backward", "gradient", grad, ref,
                      in_layout(scale_rows(tol.grad, LVec::Constant(pb.N, s_red)), pb.layout));
     }
@@ -127,9 +130,9 @@ void check_cross_entropy(const Case& c, const Problem<S>& pb, const X& x, const 
       c.check_reduced<S>("cross_entropy_forward_backward", "loss", fused_loss,
                          xent::reference::cross_entropy<LD>(x, y, opts), sum_tol, mean, W,
                          ref_losses.sum());
-      const LD s1 = mean ? 1 / W : LD(1);
+      const LD s1 = lib_scale<S>(S(1), mean, W);
       c.check_matrix("cross_entropy_forward_backward", "gradient", fused,
-                     xent::reference::cross_entropy_backward<LD>(x, y, opts),
+                     xent::reference::cross_entropy_backward<LD>(x, y, sum_opts, s1),
                      in_layout(scale_rows(tol.grad, LVec::Constant(pb.N, s1)), pb.layout));
       for (Index j = 0; j < x.cols(); ++j)
         for (Index i = 0; i < x.rows(); ++i) x_writable.const_cast_derived()(i, j) = x(i, j);
@@ -202,14 +205,15 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
                          xent::reference::nll_loss<LD>(x, y, opts), sum_tol, mean, W,
                          ref_losses.sum());
     }
-    const LD s_red = mean ? static_cast<LD>(pb.grad_output) / W : static_cast<LD>(pb.grad_output);
+    const LD s_red = lib_scale<S>(pb.grad_output, mean, W);
+    xent::NLLLossOptions sum_opts = opts;
+    sum_opts.reduction(xent::Reduction::Sum);
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "nll_loss_backward", ex, args,
              [&] { grad = xent::nll_loss_backward(x, y, opts, pb.grad_output); })) {
-      c.check_matrix(
-          "nll_loss_backward", "gradient", grad,
-          xent::reference::nll_loss_backward<LD>(x, y, opts, static_cast<LD>(pb.grad_output)),
-          grad_tol(LVec::Constant(N, s_red)));
+      c.check_matrix("nll_loss_backward", "gradient", grad,
+                     xent::reference::nll_loss_backward<LD>(x, y, sum_opts, s_red),
+                     grad_tol(LVec::Constant(N, s_red)));
     }
     RowMat<S> fused;
     S fused_loss = 0;
@@ -218,9 +222,10 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
       c.check_reduced<S>("nll_loss_forward_backward", "loss", fused_loss,
                          xent::reference::nll_loss<LD>(x, y, opts), sum_tol, mean, W,
                          ref_losses.sum());
-      c.check_matrix("nll_loss_forward_backward", "gradient", fused,
-                     xent::reference::nll_loss_backward<LD>(x, y, opts),
-                     grad_tol(LVec::Constant(N, mean ? 1 / W : LD(1))));
+      c.check_matrix(
+          "nll_loss_forward_backward", "gradient", fused,
+          xent::reference::nll_loss_backward<LD>(x, y, sum_opts, lib_scale<S>(S(1), mean, W)),
+          grad_tol(LVec::Constant(N, lib_scale<S>(S(1), mean, W))));
     }
   }
   Vec<S> per_sample;

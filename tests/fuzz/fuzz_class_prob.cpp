@@ -93,14 +93,15 @@ void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions
                          xent::reference::cross_entropy<LD>(x, t, opts), sum_tol, mean, W,
                          ref_losses.sum());
     }
-    const LD s_red = mean ? static_cast<LD>(grad_output) / W : static_cast<LD>(grad_output);
+    const LD s_red = lib_scale<S>(grad_output, mean, W);  // as the library rounds it
+    xent::CrossEntropyOptions sum_opts = opts;
+    sum_opts.reduction(xent::Reduction::Sum);
     xent::detail::PlainMatrix<X> grad;
     if (call(c, "cross_entropy_backward", ex, args,
              [&] { grad = xent::cross_entropy_backward(x, t, opts, grad_output); })) {
-      c.check_matrix(
-          "cross_entropy_backward", "gradient", grad,
-          xent::reference::cross_entropy_backward<LD>(x, t, opts, static_cast<LD>(grad_output)),
-          in_layout(scale_rows(tol.grad, LVec::Constant(N, s_red)), layout));
+      c.check_matrix("cross_entropy_backward", "gradient", grad,
+                     xent::reference::cross_entropy_backward<LD>(x, t, sum_opts, s_red),
+                     in_layout(scale_rows(tol.grad, LVec::Constant(N, s_red)), layout));
     }
     xent::detail::PlainMatrix<X> fused;
     S fused_loss = 0;
@@ -111,8 +112,8 @@ void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions
                          ref_losses.sum());
       c.check_matrix(
           "cross_entropy_forward_backward", "gradient", fused,
-          xent::reference::cross_entropy_backward<LD>(x, t, opts),
-          in_layout(scale_rows(tol.grad, LVec::Constant(N, mean ? 1 / W : LD(1))), layout));
+          xent::reference::cross_entropy_backward<LD>(x, t, sum_opts, lib_scale<S>(S(1), mean, W)),
+          in_layout(scale_rows(tol.grad, LVec::Constant(N, lib_scale<S>(S(1), mean, W))), layout));
       xent::detail::PlainMatrix<X> in_place_grad = x;
       const S in_place = xent::cross_entropy_forward_backward_in_place(in_place_grad, t, opts);
       c.check_same("cross_entropy_forward_backward_in_place", "gradient", in_place_grad, fused);

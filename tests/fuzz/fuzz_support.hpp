@@ -483,6 +483,15 @@ std::exception_ptr reference_outcome(F&& f) {
   return nullptr;
 }
 
+// The factor d(reduced loss)/d(per-sample loss) as the library rounds it: grad_output / W in
+// double, then S (detail::reduction_scale). The reference gets it as a sum's grad_output, so that a
+// factor that underflows S (grad_output = denorm_min) does not count as an error of the gradient.
+template <class S>
+LD lib_scale(S grad_output, bool mean, LD W) {
+  const double g = static_cast<double>(grad_output);
+  return static_cast<LD>(static_cast<S>(mean ? g / static_cast<double>(W) : g));
+}
+
 // Is any entry finite and beyond the documented limit?
 template <class M>
 bool beyond_documented_range(const M& m) {
