@@ -281,7 +281,14 @@ void run(FuzzInput& in) {
   for (Index i = 0; i < G.size(); ++i) G(i) = in.flag() ? in.ordinary<S>() : in.value<S>();
   const S grad_output = in.byte() % 4 == 0 ? in.value<S>() : S(1);
   desc += " grad_output=" + text(static_cast<LD>(grad_output));
-  c.beyond_range = beyond_documented_range(x) || beyond_documented_range(t) ||
+  // P t underflowing S (nonzero, below min_normal): an infinite logit's term becomes 0 * inf or
+  // is skipped as 0, where the reference has +-inf: counted as beyond the range too.
+  bool underflow = false;
+  for (Index i = 0; i < t.size(); ++i) {
+    const LD pt = std::fabs(P(i) * static_cast<LD>(t(i)));
+    underflow = underflow || (pt > 0 && pt < static_cast<LD>(std::numeric_limits<S>::min()));
+  }
+  c.beyond_range = underflow || beyond_documented_range(x) || beyond_documented_range(t) ||
                    beyond_range_or_infinite(G) || std::isinf(grad_output) ||
                    std::fabs(grad_output) > documented_limit<S>() || beyond_documented_range(w) ||
                    beyond_documented_range(P) || t.array().isInf().any();  // see fuzz_support.hpp

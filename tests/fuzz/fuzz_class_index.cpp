@@ -70,7 +70,23 @@ Tolerances ce_tolerances(const LMat& xr, const Y& y, const Options& opts) {
                           finite_or_zero(std::fabs(q(c))) * (static_cast<LD>(C) + 4)) +
                      k * tiny * Q;
     }
-    t.loss(n) = k * e * loss_terms;
+    // + a smoothing coefficient ls w_c / C that underflows S (ls = denorm_min): its whole term.
+    LD smooth_terms = 0;
+    if (ls > 0) {
+      for (Index c = 0; c < C; ++c) {
+        const LD w = opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1);
+        smooth_terms += std::fabs(w) * (finite_or_zero(std::fabs(xr(n, c) - m)) + lse + 1);
+      }
+    }
+    if (ls > 0) {  // the same underflowing smoothing coefficients in the gradient
+      LD wsum = 0;
+      for (Index c = 0; c < C; ++c)
+        wsum += opts.has_weight() ? std::fabs(static_cast<LD>(opts.weight()(c))) : LD(1);
+      t.grad.row(n).array() +=
+          k * static_cast<LD>(std::numeric_limits<S>::denorm_min()) * (1 + finite_or_zero(wsum));
+    }
+    t.loss(n) = k * e * loss_terms + k * static_cast<LD>(std::numeric_limits<S>::denorm_min()) *
+                                         finite_or_zero(smooth_terms);
   }
   return t;
 }

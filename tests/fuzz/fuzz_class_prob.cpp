@@ -41,7 +41,9 @@ Tolerances prob_tolerances(const LMat& xr, const LMat& tr, const xent::CrossEntr
     LVec q(C);
     for (Index c = 0; c < C; ++c) {
       const LD w = opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1);
-      q(c) = finite_or_zero(std::fabs(w * ((1 - ls) * tr(n, c) + ls / static_cast<LD>(C))));
+      // |w| (|(1 - ls) t| + ls / C): the two terms of t' cancel when t < 0.
+      q(c) =
+          finite_or_zero(std::fabs(w) * (std::fabs((1 - ls) * tr(n, c)) + ls / static_cast<LD>(C)));
     }
     const LD Q = q.sum();
     LD terms = 0;
