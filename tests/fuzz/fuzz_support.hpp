@@ -354,6 +354,9 @@ struct Case {
     // A result in S's subnormal range is rounded to a multiple of denorm_min: every tolerance
     // allows k of them (the norm-wise bound alone vanishes with a tiny upstream gradient).
     tol += kUlps * static_cast<LD>(std::numeric_limits<S>::denorm_min());
+    // And the rounding of the result itself to S (k ulps of it), which sum|terms| bounds only
+    // when every term is accounted for.
+    if (std::isfinite(expected)) tol += kUlps * eps<S>() * std::fabs(expected);
     bool ok;
     if (std::isnan(expected)) {
       ok = std::isnan(got) || (beyond_range && !std::isfinite(got));
