@@ -506,9 +506,9 @@ bool beyond_documented_range(const M& m) {
   return false;
 }
 
-// The same for an upstream gradient, where an infinity also counts as beyond the range: the
-// reference multiplies it into every coefficient, 0 included (0 * inf = NaN), where the library may
-// scale a sum it has formed first (and get the limit).
+// The same for an upstream gradient or a class weight, where an infinity also counts as beyond
+// the range: the reference multiplies it into every coefficient, 0 included (0 * inf = NaN), where
+// the library may scale a sum it has formed first (and get the limit).
 template <class M>
 bool beyond_range_or_infinite(const M& m) {
   return beyond_documented_range(m) || m.array().isInf().any();
