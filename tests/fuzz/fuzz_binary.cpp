@@ -252,16 +252,15 @@ void run(FuzzInput& in) {
     for (Index i = 0; i < pos.size(); ++i) pos(i) = in.weight<S>();
     desc += " pos_weight(" + std::to_string(pos.size()) + ")";
   }
-  if (!wrong) {
-    for (Index j = 0; j < cols; ++j)
-      for (Index i = 0; i < rows; ++i) {
-        const Index n = by_rows ? i : j, cl = by_rows ? j : i;
-        if (weight_kind == 1) w(i, j) = static_cast<LD>(w_class(cl));
-        if (weight_kind == 2) w(i, j) = static_cast<LD>(w_sample(n));
-        if (weight_kind == 3) w(i, j) = static_cast<LD>(w_elem(i, j));
-        if (has_pos) P(i, j) = static_cast<LD>(pos(cl));
-      }
-  }
+  // Each broadcast when its size is right (a wrong one makes every call throw).
+  for (Index j = 0; j < cols; ++j)
+    for (Index i = 0; i < rows; ++i) {
+      const Index n = by_rows ? i : j, cl = by_rows ? j : i;
+      if (!wrong && weight_kind == 1) w(i, j) = static_cast<LD>(w_class(cl));
+      if (!wrong && weight_kind == 2) w(i, j) = static_cast<LD>(w_sample(n));
+      if (!wrong && weight_kind == 3) w(i, j) = static_cast<LD>(w_elem(i, j));
+      if (has_pos && pos.size() == C) P(i, j) = static_cast<LD>(pos(cl));
+    }
   const auto with_weights = [&](auto opts) {
     opts.layout(layout);
     if (weight_kind == 1) opts.weight(w_class);
