@@ -99,7 +99,9 @@ struct CrossEntropyKernel {
       const Eigen::Index y = class_of(targets, n, opts);
       if (y < 0) {  // ignored: contributes 0 and its gradient row is exactly 0, whatever its logits
         losses.add_ignored(n, loss);
-        if constexpr (kGrad) grad.row(n).setZero();
+        if constexpr (kGrad) {
+          if (classes > 0) grad.row(n).setZero();  // (row() of an N x 0 matrix is UB in Eigen)
+        }
         continue;
       }
       const auto row = x.row(n);

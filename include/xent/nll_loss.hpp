@@ -38,7 +38,9 @@ struct NLLLossKernel {
     constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
     for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
-      if constexpr (kGrad) grad.row(n).setZero();
+      if constexpr (kGrad) {
+        if (grad.cols() > 0) grad.row(n).setZero();  // (row() of an N x 0 matrix is UB in Eigen)
+      }
       if (y < 0) {
         loss(n, Scalar(0));
         continue;
@@ -121,7 +123,9 @@ void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>
     const Eigen::Index gc = rows ? grad->colStride() : grad->rowStride();
     const Eigen::Index block_bytes =
         (blocks.end(0) - blocks.begin(0)) * classes * static_cast<Eigen::Index>(sizeof(Scalar));
-    block_fill = gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
+    // classes > 0: no memset of an empty gradient's null data (UB, found by fuzz_class_index).
+    block_fill =
+        classes > 0 && gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
   }
   if constexpr (kGrad) {
     if (!block_fill) zero_fill(*grad);

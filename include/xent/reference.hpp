@@ -65,6 +65,7 @@ T max_with_nan(const Eigen::Ref<const Vector<T>>& v) {
 template <class T>
 Matrix<T> log_softmax_rows(const Matrix<T>& x) {
   Matrix<T> out(x.rows(), x.cols());
+  if (x.cols() == 0) return out;  // no classes: row(n) of an empty matrix is UB in Eigen
   for (Eigen::Index n = 0; n < x.rows(); ++n) {
     const Vector<T> row = x.row(n).transpose();
     const T m = max_with_nan<T>(row);
@@ -79,6 +80,7 @@ Matrix<T> log_softmax_rows(const Matrix<T>& x) {
 template <class T>
 Matrix<T> log_softmax_backward_rows(const Matrix<T>& g, const Matrix<T>& lp) {
   Matrix<T> out(g.rows(), g.cols());
+  if (g.cols() == 0) return out;  // no classes: row(n) of an empty matrix is UB in Eigen
   for (Eigen::Index n = 0; n < g.rows(); ++n) {
     const T sum = g.row(n).sum();
     for (Eigen::Index c = 0; c < g.cols(); ++c) out(n, c) = g(n, c) - std::exp(lp(n, c)) * sum;
@@ -170,7 +172,9 @@ Matrix<T> ce_backward_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     // An ignored sample has no loss, so no gradient, whatever its logits hold.
     for (Eigen::Index n = 0; n < grad.rows(); ++n) {
-      if (xent::detail::class_of(y.derived(), n, opts) < 0) grad.row(n).setZero();
+      if (grad.cols() > 0 && xent::detail::class_of(y.derived(), n, opts) < 0) {
+        grad.row(n).setZero();
+      }
     }
   }
   return grad;
@@ -326,6 +330,10 @@ Vector<detail::ComputeType<T, X>> logsumexp(const Eigen::MatrixBase<X>& x,
   using R = detail::ComputeType<T, X>;
   const Matrix<R> rows = detail::samples_in_rows<R>(x, layout);
   Vector<R> out(rows.rows());
+  // No classes: log of an empty sum (row(n) of an empty matrix is UB in Eigen).
+  if (rows.cols() == 0) {
+    return Vector<R>::Constant(rows.rows(), -std::numeric_limits<R>::infinity());
+  }
   for (Eigen::Index n = 0; n < rows.rows(); ++n) {
     R m = detail::max_with_nan<R>(rows.row(n).transpose());
     if (std::isinf(m)) m = 0;

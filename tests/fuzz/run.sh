@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses of tests/fuzz/ and runs each for a bounded time; exits non-zero on
+# any finding (a crash, a sanitizer report, a mismatch against xent::reference, an undocumented
+# exception, a timeout or running out of memory).
+#
+#   tests/fuzz/run.sh [seconds-per-harness]     (default 60)
+#
+# Needs clang++ with libFuzzer (Debian 12: clang, libclang-rt-14-dev). Outputs in build/fuzz/:
+# the harness binaries, a scratch copy of each committed corpus (the committed corpus is never
+# written to) and build/fuzz/artifacts/ (the inputs of any finding; save one as
+# tests/fuzz/regressions/<harness>/<name> to replay it in the test suite).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.."
+SECONDS_PER_HARNESS=${1:-60}
+HARNESSES=(fuzz_softmax fuzz_class_index fuzz_class_prob fuzz_binary)
+CXX=${CXX_FUZZ:-clang++}
+OUT=build/fuzz
+
+eigen=$(pkg-config --variable=includedir eigen3 2>/dev/null || true)
+[[ -n $eigen ]] || eigen=/usr/include/eigen3
+[[ -d $eigen/Eigen ]] || eigen=$eigen/eigen3
+
+# The widest instruction set the CPU runs: xent's kernels differ per ISA, and the AVX-512 tier has
+# the most code (masked tails, 16-lane strips). -march=x86-64-v4 rather than -march=native so that
+# the build does not depend on the exact CPU model; other machines fuzz their native tier.
+if grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo &&
+  grep -q avx512dq /proc/cpuinfo && grep -q avx512vl /proc/cpuinfo; then
+  MARCH=-march=x86-64-v4
+else
+  MARCH=-march=native
+fi
+# Warnings are shown, not errors: the warning policy is enforced by the test suite's build of the
+# same harnesses (fuzz_replay_*), and a new warning in a header should not stop the fuzzing.
+FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$MARCH"
+  -Wall -Wextra -Iinclude -isystem "$eigen")
+
+rm -rf "$OUT"
+mkdir -p "$OUT/artifacts" "$OUT/logs"
+
+build() {  # build <harness>: compile, print the time
+  local h=$1 start=$SECONDS
+  if ! "$CXX" "${FLAGS[@]}" "tests/fuzz/$h.cpp" -o "$OUT/$h" >"$OUT/logs/$h.build.log" 2>&1; then
+    cat "$OUT/logs/$h.build.log" >&2
+    echo "== $h: BUILD FAILED" >&2
+    return 1
+  fi
+  echo "== $h: built in $((SECONDS - start)) s"
+}
+
+# Two compiles at a time.
+echo "== building ${HARNESSES[*]} ($CXX $MARCH)"
+pids=()
+failed=0
+for h in "${HARNESSES[@]}"; do
+  build "$h" &
+  pids+=($!)
+  if ((${#pids[@]} == 2)); then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[1]}")
+  fi
+done
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+((failed == 0)) || exit 1
+
+status=0
+for h in "${HARNESSES[@]}"; do
+  name=${h#fuzz_}
+  scratch=$OUT/corpus/$name
+  mkdir -p "$scratch"
+  cp tests/fuzz/corpus/"$name"/* "$scratch"/ 2>/dev/null || true
+  start=$SECONDS
+  # Regression inputs first (must pass), then the fuzzing run on the scratch corpus.
+  regressions=()
+  [[ -d tests/fuzz/regressions/$name ]] && regressions=(tests/fuzz/regressions/"$name")
+  if ((${#regressions[@]})) && ! "$OUT/$h" -runs=0 -artifact_prefix="$OUT/artifacts/$h-" \
+    "${regressions[@]}" >"$OUT/logs/$h.regressions.log" 2>&1; then
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.regressions.log" | head -n 30 >&2
+    echo "== $h: REGRESSION INPUT FAILED" >&2
+    status=1
+  fi
+  if "$OUT/$h" -max_total_time="$SECONDS_PER_HARNESS" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$OUT/artifacts/$h-" -print_final_stats=1 "$scratch" \
+    >"$OUT/logs/$h.log" 2>&1; then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$h.log" | grep -o '[0-9]*$' || true)
+    echo "== $h: ran $((SECONDS - start)) s, ${runs:-?} inputs, no finding"
+  else
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.log" | head -n 30 >&2
+    tail -n 4 "$OUT/logs/$h.log" >&2
+    echo "== $h: FINDING after $((SECONDS - start)) s (inputs in $OUT/artifacts/)" >&2
+    status=1
+  fi
+done
+exit $status
