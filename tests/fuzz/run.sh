@@ -17,6 +17,13 @@ SECONDS_PER_HARNESS=${1:-60}
 # longer has already covered it. XENT_FUZZ_SEED=0 draws a fresh seed (libFuzzer's default), to
 # explore beyond.
 SEED=${XENT_FUZZ_SEED:-1}
+# XENT_FUZZ_RUNS=N bounds each harness by N inputs instead of by time: with the fixed seed the run
+# is then the same on every machine (CI runs what was run here).
+if [[ -n ${XENT_FUZZ_RUNS:-} ]]; then
+  BOUND=(-runs="$XENT_FUZZ_RUNS")
+else
+  BOUND=(-max_total_time="$SECONDS_PER_HARNESS")
+fi
 HARNESSES=(fuzz_softmax fuzz_class_index fuzz_class_prob fuzz_binary)
 CXX=${CXX_FUZZ:-clang++}
 OUT=build/fuzz
@@ -83,7 +90,7 @@ for h in "${HARNESSES[@]}"; do
     echo "== $h: REGRESSION INPUT FAILED" >&2
     status=1
   fi
-  if "$OUT/$h" -max_total_time="$SECONDS_PER_HARNESS" -seed="$SEED" -timeout=10 -rss_limit_mb=2048 \
+  if "$OUT/$h" "${BOUND[@]}" -seed="$SEED" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$OUT/artifacts/$h-" -print_final_stats=1 "$scratch" \
     >"$OUT/logs/$h.log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$h.log" | grep -o '[0-9]*$' || true)
