@@ -537,9 +537,11 @@ bool beyond_documented_range(const M& m) {
 // The same for an upstream gradient or a class weight, where an infinity also counts as beyond
 // the range: the reference multiplies it into every coefficient, 0 included (0 * inf = NaN), where
 // the library may scale a sum it has formed first (and get the limit).
+// A NaN there too: where a NaN weight meets a zero target, the reference skips the term (0 log 0
+// = 0 drops it) while the library forms 0 * NaN = NaN (found by fuzz_class_prob).
 template <class M>
 bool beyond_range_or_infinite(const M& m) {
-  return beyond_documented_range(m) || m.array().isInf().any();
+  return beyond_documented_range(m) || m.array().isInf().any() || m.array().isNaN().any();
 }
 
 inline const char* layout_name(xent::Layout l) {
