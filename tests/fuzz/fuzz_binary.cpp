@@ -286,6 +286,9 @@ void run(FuzzInput& in) {
   for (Index i = 0; i < t.size(); ++i) {
     const LD pt = std::fabs(P(i) * static_cast<LD>(t(i)));
     underflow = underflow || (pt > 0 && pt < static_cast<LD>(std::numeric_limits<S>::min()));
+    // And P t beyond S's range: inf there, times a zero weight, is NaN where the reference keeps 0
+    // (found: P = -FLT_MAX, t = 185).
+    underflow = underflow || pt > static_cast<LD>(std::numeric_limits<S>::max());
   }
   c.beyond_range = underflow || beyond_documented_range(x) || beyond_documented_range(t) ||
                    beyond_range_or_infinite(G) || std::isinf(grad_output) ||
