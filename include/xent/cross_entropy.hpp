@@ -165,11 +165,11 @@ struct CrossEntropyKernel {
         }
         auto out = grad.row(n);
         if (!smoothing) {
-          out = (g * w_y / st.sum) * exp_shifted(row.array() - st.max);
+          out = (g * w_y / st.sum) * exp_shifted(row.array(), st.max);
           out(y) = target_grad;
           continue;
         }
-        out = (g * total_q / st.sum) * exp_shifted(row.array() - st.max);
+        out = (g * total_q / st.sum) * exp_shifted(row.array(), st.max);
         if (weighted) {
           out.array() -= (g * eps_per_class) * w.array();
         } else {
@@ -315,7 +315,7 @@ struct CrossEntropyKernel {
       if constexpr (kGrad) {
         const Scalar g = scale(n);
         auto out = grad.row(n);
-        out = (g * total / st.sum) * exp_shifted(shifted);
+        out = (g * total / st.sum) * exp_shifted(row.array(), st.max);
         for (Eigen::Index c = 0; c < classes; ++c) out(c) -= g * weighted_target(c);
       }
     }

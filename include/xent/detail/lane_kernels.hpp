@@ -150,26 +150,35 @@ XENT_SIMD_INLINE void stream_lanes(T* p, int count, Vec<T> v) {
 }
 // stream_fence() is in simd/vec.hpp.
 
-// m[i] = max_c x(i, c), ignoring NaN (NaN then surfaces through exp(NaN - m) in the sum).
+// m[i] = max_c x(i, c), ignoring NaN (NaN then surfaces through exp(NaN - m) in the sum); arg[i],
+// when given, the first class holding it (-1 for a lane of -inf and NaN only).
 template <class T>
-void lane_max(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* m) {
+void lane_max(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* m,
+              T* arg = nullptr) {
   using V = Vec<T>;
   const T lowest = -std::numeric_limits<T>::infinity();
-  for_each_packet<T>(n, [&](Eigen::Index i, int) { V::set1(lowest).store(m + i); });
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
+    V::set1(lowest).store(m + i);
+    if (arg) V::set1(T(-1)).store(arg + i);
+  });
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
     const T* ahead = row_ahead(x, ld, c, classes);
+    const V cv = V::set1(static_cast<T>(c));
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
-      max(V::load(m + i), load_lanes(row + i, count, lowest)).store(m + i);
+      const V v = load_lanes(row + i, count, lowest), old = V::load(m + i);
+      if (arg) select(v > old, cv, V::load(arg + i)).store(arg + i);
+      max(old, v).store(m + i);
     });
   }
 }
 
-// s[i] = sum_c exp(x(i, c) - m[i]); e(i, c) receives each exp when e is given.
+// s[i] = sum_c exp(x(i, c) - m[i]), without class cls[i] when cls is given; e(i, c) receives each
+// exp when e is given.
 template <class T>
 void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, const T* m,
-                  T* s, T* e, Eigen::Index eld) {
+                  T* s, T* e, Eigen::Index eld, const T* cls = nullptr) {
   using V = Vec<T>;
   const T lowest = -std::numeric_limits<T>::infinity();
   for_each_packet<T>(n, [&](Eigen::Index i, int) { V::zero().store(s + i); });
@@ -177,11 +186,12 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
     const T* row = x + c * ld;
     const T* ahead = row_ahead(x, ld, c, classes);
     T* e_ahead = e ? out_ahead(e, eld, c, classes) : nullptr;
+    const V cv = V::set1(static_cast<T>(c));
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(e_ahead, i);
-      const V v = exp_nonpositive(load_lanes(row + i, count, lowest) - V::load(m + i));
-      (V::load(s + i) + v).store(s + i);
+      const V v = exp_difference(load_lanes(row + i, count, lowest), V::load(m + i));
+      (V::load(s + i) + (cls ? select(V::load(cls + i) == cv, V::zero(), v) : v)).store(s + i);
       if (e) store_lanes(e + c * eld + i, count, v);
     });
   }
@@ -217,10 +227,10 @@ void lane_online_max_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       V sum = V::load(s + i);
       const auto grown = mx > old;
       if (any(grown)) {  // only the grown lanes: exp(-inf - -inf) would be NaN
-        sum = select(grown, sum * exp_nonpositive(old - mx), sum);
+        sum = select(grown, sum * exp_difference(old, mx), sum);
         mx.store(m + i);
       }
-      V e = select(v == minus_inf, V::zero(), exp_nonpositive(v - mx));
+      V e = select(v == minus_inf, V::zero(), exp_difference(v, mx));
       if (cls) e = select(V::load(cls + i) == cv, V::zero(), e);
       (sum + e).store(s + i);
     });
@@ -233,18 +243,25 @@ void lane_online_max_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
 
 // ---- log_softmax, softmax, logsumexp ------------------------------------------------------------
 
-// out(i, c) = (x(i, c) - m) - log s, in that order (as the per-row path).
+// out(i, c) = (x(i, c) - m) - log s, in that order (as the per-row path). With two passes, log s is
+// log1p of the sum without the first max's term, as RowScan::log_sum (NaN where the max is
+// infinite: inf - inf, -inf - -inf); the online pass keeps log s.
 template <class T>
 void log_softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
                        Eigen::Index old, LaneState<T>& st) {
   using V = Vec<T>;
   if (!lane_online<T>(classes, n)) {
-    lane_max(x, ld, classes, n, st.max);
-    lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+    lane_max(x, ld, classes, n, st.max, st.b);
+    lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0, st.b);
+    const V inf = V::set1(std::numeric_limits<T>::infinity());
+    const V nan = V::set1(std::numeric_limits<T>::quiet_NaN());
+    for_each_packet<T>(n, [&](Eigen::Index i, int) {
+      select(abs(V::load(st.max + i)) < inf, log1p(V::load(st.sum + i)), nan).store(st.a + i);
+    });
   } else {
     lane_online_max_sum(x, ld, classes, n, static_cast<const T*>(nullptr), st.max, st.sum);
+    for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
   }
-  for_each_packet<T>(n, [&](Eigen::Index i, int) { log(V::load(st.sum + i)).store(st.a + i); });
   const bool stream = !lane_keep_exps<T>(classes, n) && out != x;
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = row_ahead(x, ld, c, classes);
@@ -272,8 +289,16 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
   const bool online = lane_online<T>(classes, n);
   const bool keep = !online && lane_keep_exps<T>(classes, n);
   if (!online) {
-    lane_max(x, ld, classes, n, st.max);
-    lane_exp_sum(x, ld, classes, n, st.max, st.sum, keep ? out : nullptr, old);
+    // The first max's term apart: s = 1 + others, one rounding (NaN where the max is infinite),
+    // as the per-row path.
+    lane_max(x, ld, classes, n, st.max, st.b);
+    lane_exp_sum(x, ld, classes, n, st.max, st.sum, keep ? out : nullptr, old, st.b);
+    const V inf = V::set1(std::numeric_limits<T>::infinity());
+    const V nan = V::set1(std::numeric_limits<T>::quiet_NaN());
+    for_each_packet<T>(n, [&](Eigen::Index i, int) {
+      select(abs(V::load(st.max + i)) < inf, V::load(st.sum + i) + V::set1(T(1)), nan)
+          .store(st.sum + i);
+    });
   } else {
     lane_online_max_sum(x, ld, classes, n, static_cast<const T*>(nullptr), st.max, st.sum);
   }
@@ -288,9 +313,9 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
       prefetch_out(o_ahead, i);
       T* p = out + c * old + i;
       const V e = keep ? load_lanes(p, count, T(0))
-                       : exp_nonpositive(load_lanes(x + c * ld + i, count,
-                                                    -std::numeric_limits<T>::infinity()) -
-                                         V::load(st.max + i));
+                       : exp_difference(load_lanes(x + c * ld + i, count,
+                                                   -std::numeric_limits<T>::infinity()),
+                                        V::load(st.max + i));
       if (!stream) {
         store_lanes(p, count, e * V::load(st.a + i));
       } else {
@@ -307,11 +332,11 @@ template <class T>
 void logsumexp_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n, T* out,
                      LaneState<T>& st) {
   using V = Vec<T>;
-  lane_max(x, ld, classes, n, st.max);
-  lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0);
+  lane_max(x, ld, classes, n, st.max, st.b);  // the first max's term apart: log1p(others)
+  lane_exp_sum(x, ld, classes, n, st.max, st.sum, static_cast<T*>(nullptr), 0, st.b);
   for_each_packet<T>(n, [&](Eigen::Index i, int count) {
     const V m = V::load(st.max + i);
-    store_lanes(out + i, count, m + log(V::load(st.sum + i)));
+    store_lanes(out + i, count, m + log1p(V::load(st.sum + i)));  // infinite max: fixed below
   });
   for (Eigen::Index i = 0; i < n; ++i) {
     const T m = st.max[i];
@@ -402,8 +427,8 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
       const V v = load_lanes(row + i, count, lowest);
-      const V d = v - V::load(st.max + i);
-      const V e = exp_nonpositive(d);
+      V d;
+      const V e = exp_difference(v, V::load(st.max + i), d);
       const auto is_target = V::load(cls + i) == cv;
       (V::load(st.sum + i) + select(is_target, V::zero(), e)).store(st.sum + i);
       if (p.smoothing) {
@@ -463,7 +488,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       const V cl = V::load(cls + i);
       const V e =
           keep ? load_lanes(row + i, count, T(0))
-               : exp_nonpositive(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+               : exp_difference(load_lanes(x + c * ld + i, count, lowest), V::load(st.max + i));
       V gv = V::load(st.a + i) * e;
       if (p.smoothing) gv = gv - (p.w ? V::load(st.b + i) * wc : V::load(st.b + i));
       gv = select(cl == cv, V::load(target_grad + i), gv);
@@ -511,8 +536,8 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
     for_each_packet<T>(n, [&](Eigen::Index i, int count) {
       prefetch_lanes(ahead, i);
       prefetch_out(g_ahead, i);
-      const V d = load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i);
-      const V e = exp_nonpositive(d);
+      V d;
+      const V e = exp_difference(load_lanes(x + c * ld + i, count, lowest), V::load(st.max + i), d);
       const V smoothed = one_minus_eps * load_lanes(t + c * tld + i, count, T(0)) + epc;
       const V q = p.w ? V::set1(p.w[c]) * smoothed : smoothed;
       (V::load(st.sum + i) + e).store(st.sum + i);
@@ -544,7 +569,7 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
       prefetch_out(g_ahead, i);
       const V e =
           keep ? load_lanes(row + i, count, T(0))
-               : exp_nonpositive(load_lanes(x + c * ld + i, count, lowest) - V::load(st.max + i));
+               : exp_difference(load_lanes(x + c * ld + i, count, lowest), V::load(st.max + i));
       const V r = V::load(st.a + i) * e - V::load(st.b + i) * weighted_target(c, i, count);
       if (!stream) {
         store_lanes(row + i, count, r);

@@ -54,10 +54,11 @@ void prob_range(const T* x, Eigen::Index lo, Eigen::Index hi, const ProbTargets<
   for (Eigen::Index i = lo; i < hi; i += W) {
     const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
     if (prefetch) prefetch_row_part(prefetch + (i - lo), W);
-    const V d = (count == W ? V::loadu(x + i) : V::load_tail(x + i, count, lowest)) - vm;
+    V d;
+    const V v =
+        exp_difference(count == W ? V::loadu(x + i) : V::load_tail(x + i, count, lowest), vm, d);
     Mask<T> zero;
     const V qv = p.q(i, count, zero);
-    const V v = exp_nonpositive(d);
     if (e) {
       if (count == W) {
         v.storeu(e + i);
@@ -104,7 +105,7 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
       const Eigen::Index hi = std::min(n, lo + block);
       const T m_new = std::max(m, contiguous_max(x + lo, hi - lo));
       if (m_new > m) {
-        a.s0 *= V::set1(std::exp(m - m_new));
+        a.s0 *= V::set1(exp_difference(m, m_new));
         if (q_sum != 0) shifted -= (m_new - m) * q_sum;
       }
       m = m_new;
@@ -135,7 +136,7 @@ void prob_rescale(T* e, Eigen::Index n, const ProbTargets<T>& p, T a, T g, const
   const Eigen::Index block = r.blocks == 0 ? std::max<Eigen::Index>(n, 1) : r.block;
   for (Eigen::Index lo = 0, k = 0; lo < n; lo += block, ++k) {
     const Eigen::Index hi = std::min(n, lo + block);
-    const T f = r.blocks == 0 || r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max);
+    const T f = r.blocks == 0 || r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
     const V va = V::set1(a * f);
     for (Eigen::Index i = lo; i < hi; i += W) {
       const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));

@@ -43,6 +43,21 @@ T contiguous_max(const T* x, Eigen::Index n) {
   return reduce_max(max(max(m0, m1), max(m2, m3)));
 }
 
+// The first index of value in x[0, n), or -1: a packet compare per W elements, then the lanes of the
+// packet that holds it.
+template <class T>
+Eigen::Index contiguous_find(const T* x, Eigen::Index n, T value) {
+  using V = Vec<T>;
+  constexpr Eigen::Index W = V::width;
+  const V v = V::set1(value);
+  Eigen::Index i = 0;
+  while (i + W <= n && !any(V::loadu(x + i) == v)) i += W;
+  for (; i < n; ++i) {
+    if (x[i] == value) return i;
+  }
+  return -1;
+}
+
 // The softmax statistics of one contiguous sample with a target class y (or y < 0 for none):
 // sum = sum_c exp(x_c - m) and others = the same sum without the target's term, accumulated apart
 // (never as sum - e_y, which would cancel as p_y -> 1). When e is given, exp(x_c - m) is also
@@ -91,8 +106,9 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
   const auto one = [&](Eigen::Index at, int count) {
-    const V d = (count == W ? V::loadu(x + at) : V::load_tail(x + at, count, lowest)) - vm;
-    const V v = exp_nonpositive(d);
+    V d;
+    const V v =
+        exp_difference(count == W ? V::loadu(x + at) : V::load_tail(x + at, count, lowest), vm, d);
     if (shifted_out) {
       if (count == W) {
         d.storeu(shifted_out + at);
@@ -134,8 +150,9 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
       continue;
     }
     if (prefetch) prefetch_row_part(prefetch + (i - lo), 2 * W);
-    const V d0 = V::loadu(x + i) - vm, d1 = V::loadu(x + i + W) - vm;
-    const V v0 = exp_nonpositive(d0), v1 = exp_nonpositive(d1);
+    V d0, d1;
+    const V v0 = exp_difference(V::loadu(x + i), vm, d0);
+    const V v1 = exp_difference(V::loadu(x + i + W), vm, d1);
     if (shifted_out) {
       d0.storeu(shifted_out + i);
       d1.storeu(shifted_out + i + W);
@@ -162,6 +179,18 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
   acc = a;
 }
 
+// std::exp(x - m) for x <= m with the subtraction's rounding error folded in, as the vector
+// exp_difference (the factor rescaling a row's sums when its running max grows).
+template <class T>
+T exp_difference(T x, T m) {
+  const T d = x - m;
+  const T e = std::exp(d);
+  if (!(d >= MathConstants<T>::exp_lo)) return e;  // -inf, NaN, or 0 whatever the error
+  const T minus_m = d - x;
+  const T error = (x - (d - minus_m)) - (m + minus_m);
+  return e + e * error;
+}
+
 // The result of scanning one row: the statistics, the shifted sum sum_c w_c (x_c - max) when asked,
 // and, after an online pass, the running max each block's stored exps were taken against.
 template <class T>
@@ -169,6 +198,11 @@ struct RowScan {
   static constexpr Eigen::Index kMaxBlocks = 256;
   T max, sum, others, target_exp;
   T shifted;
+  bool max_apart;  // scanned with kMaxApart and a finite max: target_exp = 1, others the rest
+  // log(sum): log1p(others) when the max's term is apart, which keeps full precision as the max's
+  // probability -> 1 (log of a rounded 1 + others loses others' digits below 2^-24: log_softmax's
+  // max entry).
+  T log_sum() const { return max_apart ? std::log1p(others) : std::log(sum); }
   Eigen::Index block;   // online: the block length (exps of block b are exp(x - block_max[b]))
   Eigen::Index blocks;  // 0: two passes, every stored exp is exp(x - max)
   T block_max[kMaxBlocks];
@@ -181,6 +215,10 @@ template <class T>
 bool online_row(Eigen::Index n, bool writes) {
   return static_cast<std::size_t>(n) * sizeof(T) * (writes ? 2 : 1) > online_row_bytes();
 }
+
+// As the target of scan_row: keep the term of the row's first max apart (sum = others + 1, one
+// rounding; RowScan::log_sum() = log1p(others)). A finite max only; else nothing is kept apart.
+constexpr Eigen::Index kMaxApart = -2;
 
 // Scans one contiguous row: two passes (max, then exp) or, for long rows, one block-wise online
 // pass reading the row from memory once: each block's max (the block then sits in L1), the running
@@ -201,7 +239,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   a.target_exp = 0;
   r.blocks = 0;
   r.block = n;
-  T shifted = 0;
+  r.max_apart = false;
+  T shifted = 0, spilled = 0;
   // Two-level sums: each chunk of 32 packet pairs is summed into fresh accumulators, then added to
   // the row's totals t0, t1, so a long row rounds about 32 + n / kChunk times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
@@ -225,9 +264,17 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   };
   if (!online_row<T>(n, e != nullptr || shifted_out != nullptr)) {
     r.max = contiguous_max(x, n);
+    if (y == kMaxApart) {
+      y = std::isfinite(r.max) ? contiguous_find(x, n, r.max) : -1;
+      r.max_apart = y >= 0;
+    }
     sum_range(0, n, V::set1(r.max), next_row);
     if (kShift) shifted = reduce_add(a.h0 + a.h1);
   } else {
+    // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
+    // (rescaled) joining `spilled`, added to the others at the end.
+    const bool max_apart = y == kMaxApart;
+    if (max_apart) y = -1;
     // Blocks of 4 KiB (in L1 for the exp pass; measured: 2-4 KiB run 20-40 % faster than 8-32 KiB),
     // longer when the row needs more than kMaxBlocks.
     constexpr Eigen::Index kBlock = 4096 / static_cast<Eigen::Index>(sizeof(T));
@@ -239,12 +286,18 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       const Eigen::Index hi = std::min(n, lo + block);
       const T m_new = std::max(m, contiguous_max(x + lo, hi - lo));
       if (m_new > m) {  // rescale what was summed against the old max (exp(-inf) = 0)
-        const T f = std::exp(m - m_new);
+        const T f = exp_difference(m, m_new);
         const V vf = V::set1(f);
         t0 *= vf;
         t1 *= vf;
         a.target_exp *= f;
+        spilled *= f;
         if (kShift && weight_sum != 0) shifted -= (m_new - m) * weight_sum;
+        if (max_apart) {
+          spilled += a.target_exp;
+          a.target_exp = 0;
+          y = std::isfinite(m_new) ? lo + contiguous_find(x + lo, hi - lo, m_new) : -1;
+        }
       }
       m = m_new;
       r.block_max[b] = m;
@@ -262,12 +315,13 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
     r.max = m;
     r.block = block;
     r.blocks = b;
+    r.max_apart = max_apart && std::isfinite(m);
     if (m == -inf) {  // (-inf) - (-inf), as the two-pass kernel
       t0 = V::set1(std::numeric_limits<T>::quiet_NaN());
       a.target_exp = t0.lane(0);
     }
   }
-  r.others = reduce_add((t0 + a.s0) + (t1 + a.s1));
+  r.others = reduce_add((t0 + a.s0) + (t1 + a.s1)) + spilled;
   r.target_exp = a.target_exp;
   r.sum = r.others + r.target_exp;
   r.shifted = shifted;
@@ -379,6 +433,26 @@ Eigen::Index rows_per_log_group(Eigen::Index classes) {
       1, std::min<Eigen::Index>(Vec<T>::width, (Eigen::Index(16) << 10) / bytes));
 }
 
+// The log-sums (RowScan::log_sum) of up to a packet of rows, a vector log1p and log for them all:
+// scan(i, r) scans the group's row i into r (with kMaxApart); maxes[i] and logs[i] receive its max
+// and log-sum (arrays of a packet).
+template <class T, class ScanFn>
+void group_log_sums(Eigen::Index count, ScanFn&& scan, T* maxes, T* logs) {
+  using V = Vec<T>;
+  // Lanes past count keep benign values (log 1, log1p 1); apart: 1 where others excludes the max.
+  alignas(64) T sums[V::width], others[V::width], apart[V::width] = {};
+  for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = others[i] = maxes[i] = T(1);
+  for (Eigen::Index i = 0; i < count; ++i) {
+    RowScan<T> r;
+    scan(i, r);
+    maxes[i] = r.max;
+    sums[i] = r.sum;
+    others[i] = r.others;
+    apart[i] = r.max_apart ? T(1) : T(0);
+  }
+  select(V::loadu(apart) != V::zero(), log1p(V::loadu(others)), log(V::loadu(sums))).storeu(logs);
+}
+
 // log_softmax of a contiguous row from its statistics: out = (x - max) - log_sum, in that order
 // (big, close logits stay exact), packet by packet from x (x may be out itself).
 template <class T>
@@ -464,7 +538,7 @@ void scan_rescale(T* e, Eigen::Index n, T a, T b, const T* w, const RowScan<T>& 
   }
   for (Eigen::Index k = 0; k < r.blocks; ++k) {
     const Eigen::Index lo = k * r.block, len = std::min(r.block, n - lo);
-    const T f = r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max);
+    const T f = r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
     contiguous_rescale(e + lo, len, a * f, b, w ? w + lo : w);
   }
 }
@@ -488,7 +562,7 @@ void scan_scale_into(const T* e, T* out, Eigen::Index n, T a, const RowScan<T>& 
   for (Eigen::Index k = 0; k < r.blocks; ++k) {
     const Eigen::Index lo = k * r.block;
     scale(lo, std::min(r.block, n - lo),
-          a * (r.block_max[k] == r.max ? T(1) : std::exp(r.block_max[k] - r.max)));
+          a * (r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max)));
   }
 }
 

@@ -26,6 +26,19 @@ auto exp_shifted(const ArrayExpr& v) {
   return (v < underflow).select(Scalar(0), v.exp());  // NaN < underflow is false: NaN stays NaN
 }
 
+// exp(x - m) of a row x and its max m, with the subtraction's rounding error (TwoSum) folded in as
+// exp(d) (1 + error): the accuracy of simd::exp_difference on the rows the vector passes cannot
+// read. 0 where x - m is below the underflow (-inf included, whose error is NaN).
+template <class ArrayExpr>
+auto exp_shifted(const ArrayExpr& x, typename ArrayExpr::Scalar m) {
+  using Scalar = typename ArrayExpr::Scalar;
+  const Scalar underflow = std::log(std::numeric_limits<Scalar>::min());
+  const auto d = x - m;
+  const auto minus_m = d - x;
+  const auto error = (x - (d - minus_m)) - (m + minus_m);
+  return (d < underflow).select(Scalar(0), d.exp() + d.exp() * error);
+}
+
 // For a row x: the shift m = max x (NaN if any entry is NaN) and s = sum exp(x - m). As in PyTorch,
 // a row holding +inf or only -inf yields a NaN s (inf - inf), and so NaN results.
 template <class Scalar>
@@ -70,7 +83,7 @@ RowStats<typename Row::Scalar> row_stats(const Row& x) {
     return {st.max, st.sum};
   } else {
     const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-    return {m, exp_shifted(x.array() - m).sum()};
+    return {m, exp_shifted(x.array(), m).sum()};
   }
 }
 
@@ -98,9 +111,9 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
   } else {
     const Eigen::Index classes = x.size();
     const Scalar m = x.template maxCoeff<Eigen::PropagateNaN>();
-    const Scalar others = exp_shifted(x.head(y).array() - m).sum() +
-                          exp_shifted(x.tail(classes - y - 1).array() - m).sum();
-    const Scalar target_exp = std::exp(x(y) - m);
+    const Scalar others = exp_shifted(x.head(y).array(), m).sum() +
+                          exp_shifted(x.tail(classes - y - 1).array(), m).sum();
+    const Scalar target_exp = simd::exp_difference(Scalar(x(y)), m);
     st.max = m;
     st.sum = others + target_exp;
     st.others = others;
