@@ -89,10 +89,9 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           if (stream && !detail::simd::online_row<Scalar>(rows.cols(), true)) {
             // A large output: the statistics as logsumexp takes them (nothing stored), then one
             // pass from x, in cache after two passes, streams the result out (written once).
-            detail::simd::scan_row<false>(src, rows.cols(), detail::simd::kMaxApart,
-                                          static_cast<Scalar*>(nullptr),
-                                          static_cast<const Scalar*>(nullptr), scan,
-                                          static_cast<Scalar*>(nullptr), next);
+            detail::simd::scan_row<false>(
+                src, rows.cols(), detail::simd::kMaxApart, static_cast<Scalar*>(nullptr),
+                static_cast<const Scalar*>(nullptr), scan, static_cast<Scalar*>(nullptr), next);
             detail::simd::contiguous_log_softmax(src, row_out, rows.cols(), scan.max,
                                                  scan.log_sum(), stream);
             return;
@@ -173,17 +172,16 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
           constexpr Eigen::Index kScratch = (32 << 10) / sizeof(Scalar);  // 32 KiB
           if (stream && rows.cols() <= kScratch) {
             alignas(64) Scalar scratch[kScratch];
-            detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(),
-                                          detail::simd::kMaxApart, scratch,
-                                          static_cast<const Scalar*>(nullptr), scan,
+            detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart,
+                                          scratch, static_cast<const Scalar*>(nullptr), scan,
                                           static_cast<Scalar*>(nullptr), next);
             detail::simd::scan_scale_into(scratch, e, rows.cols(), 1 / scan.sum, scan, stream);
             return;
           }
           // The max's term apart: sum = 1 + others, one rounding (added among the others, the 1
           // made every later term round at magnitude 1: 22 ulp on p_max at C = 1000).
-          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart,
-                                        e, static_cast<const Scalar*>(nullptr), scan,
+          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart, e,
+                                        static_cast<const Scalar*>(nullptr), scan,
                                         static_cast<Scalar*>(nullptr), next);
           detail::simd::scan_rescale(e, rows.cols(), 1 / scan.sum, Scalar(0),
                                      static_cast<const Scalar*>(nullptr), scan);
@@ -279,9 +277,9 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
       if constexpr (kContiguous) {  // max ignoring NaN; a NaN makes the sum NaN
         detail::simd::RowScan<Scalar> scan;
         detail::simd::scan_row<false>(
-            rows.row(n).data(), rows.cols(), detail::simd::kMaxApart,
-            static_cast<Scalar*>(nullptr), static_cast<const Scalar*>(nullptr), scan,
-            static_cast<Scalar*>(nullptr), n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+            rows.row(n).data(), rows.cols(), detail::simd::kMaxApart, static_cast<Scalar*>(nullptr),
+            static_cast<const Scalar*>(nullptr), scan, static_cast<Scalar*>(nullptr),
+            n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
         if (std::isinf(scan.max)) {  // -inf or +inf, unless a NaN hides behind it
           result(n) = rows.row(n).array().isNaN().any() ? std::numeric_limits<Scalar>::quiet_NaN()
                                                         : scan.max;

@@ -313,9 +313,9 @@ void softmax_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Ind
       prefetch_out(o_ahead, i);
       T* p = out + c * old + i;
       const V e = keep ? load_lanes(p, count, T(0))
-                       : exp_difference(load_lanes(x + c * ld + i, count,
-                                                   -std::numeric_limits<T>::infinity()),
-                                        V::load(st.max + i));
+                       : exp_difference(
+                             load_lanes(x + c * ld + i, count, -std::numeric_limits<T>::infinity()),
+                             V::load(st.max + i));
       if (!stream) {
         store_lanes(p, count, e * V::load(st.a + i));
       } else {

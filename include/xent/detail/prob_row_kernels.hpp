@@ -136,7 +136,8 @@ void prob_rescale(T* e, Eigen::Index n, const ProbTargets<T>& p, T a, T g, const
   const Eigen::Index block = r.blocks == 0 ? std::max<Eigen::Index>(n, 1) : r.block;
   for (Eigen::Index lo = 0, k = 0; lo < n; lo += block, ++k) {
     const Eigen::Index hi = std::min(n, lo + block);
-    const T f = r.blocks == 0 || r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
+    const T f =
+        r.blocks == 0 || r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
     const V va = V::set1(a * f);
     for (Eigen::Index i = lo; i < hi; i += W) {
       const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));

@@ -43,8 +43,8 @@ T contiguous_max(const T* x, Eigen::Index n) {
   return reduce_max(max(max(m0, m1), max(m2, m3)));
 }
 
-// The first index of value in x[0, n), or -1: a packet compare per W elements, then the lanes of the
-// packet that holds it.
+// The first index of value in x[0, n), or -1: a packet compare per W elements, then the lanes of
+// the packet that holds it.
 template <class T>
 Eigen::Index contiguous_find(const T* x, Eigen::Index n, T value) {
   using V = Vec<T>;

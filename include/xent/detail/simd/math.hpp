@@ -208,7 +208,7 @@ XENT_SIMD_INLINE Vec<T> exp_impl(Vec<T> x, Vec<T> tail = Vec<T>::zero()) {
     V r = fma(n, V::set1(-C::ln2_hi), xc);
     r = fma(n, V::set1(-C::ln2_lo), r);
     if (kTail) r = select(x >= V::set1(C::exp_lo), r + tail, r);  // see exp_difference
-    const V p = math_impl::exp_reduced(r);  // in [0.7, 1.42]
+    const V p = math_impl::exp_reduced(r);                        // in [0.7, 1.42]
     // The low bits of z hold n: shifted into the exponent field they are the integer n << mant.
     const V n_exponent = shift_left<C::mantissa_bits>(z);
     // Normal result: p * 2^n by adding n to p's exponent, exact (n <= 128 / 1024: x <= exp_hi).
