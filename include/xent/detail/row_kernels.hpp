@@ -245,10 +245,12 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   // the row's totals t0, t1, so a long row rounds about 32 + n / kChunk times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
+  // The shifted sum likewise into u0, u1 (label smoothing: at scale 1e4 its term dominates the loss;
+  // one level, the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
   constexpr Eigen::Index kChunk = 64 * W;
-  V t0 = V::zero(), t1 = V::zero();
+  V t0 = V::zero(), t1 = V::zero(), u0 = V::zero(), u1 = V::zero();
   // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
-  // row's sum is (t0 + a.s0) + (t1 + a.s1).
+  // row's sum is (t0 + a.s0) + (t1 + a.s1), its shifted sum (u0 + a.h0) + (u1 + a.h1).
   const auto sum_range = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch) {
     if (hi - lo <= kChunk) {  // one chunk (most rows): the one-level loop, sums left in a.s0, a.s1
       exp_range<kShift>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
@@ -260,6 +262,11 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t0 += a.s0;
       t1 += a.s1;
       a.s0 = a.s1 = V::zero();
+      if (kShift) {
+        u0 += a.h0;
+        u1 += a.h1;
+        a.h0 = a.h1 = V::zero();
+      }
     }
   };
   if (!online_row<T>(n, e != nullptr || shifted_out != nullptr)) {
@@ -269,7 +276,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.max_apart = y >= 0;
     }
     sum_range(0, n, V::set1(r.max), next_row);
-    if (kShift) shifted = reduce_add(a.h0 + a.h1);
+    if (kShift) shifted = reduce_add((u0 + a.h0) + (u1 + a.h1));
   } else {
     // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
     // (rescaled) joining `spilled`, added to the others at the end.
@@ -307,7 +314,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t1 += a.s1;
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        shifted += reduce_add(a.h0 + a.h1);
+        shifted += reduce_add((u0 + a.h0) + (u1 + a.h1));
+        u0 = u1 = V::zero();
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
         a.clear_shifted();
       }
