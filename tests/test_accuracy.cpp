@@ -35,19 +35,13 @@ using namespace xacc;
 // accumulators) and measure up to 0.19 ulp more on a cell's mean error (the smoothed target entry
 // at C = 1000: 0.44 against 0.26) and 1 ulp more on its max. Figures of thousands of ulps
 // (cancellations) move with any last-bit change: 1 % of them is allowed too. The scalar fallback
-// sums a row in two accumulators (per chunk of 64 classes, and the smoothing term sum of x_c - m in
-// one level): at C >= 1000 its means run up to 3x the AVX-512 figures (smoothed cross-entropy at
-// C = 32 768: 1.7 ulp against 0.54), so there only C <= 10 is pinned. The per-sample bounds hold
-// on every build and every cell.
+// (no FMA, one lane) measures within the same allowances (its means at most 0.19 ulp above the
+// AVX-512 figures: the smoothed target entry at C = 1000, 0.45 against 0.26). The per-sample
+// bounds hold on every build and every cell.
 #if defined(__AVX512F__) && defined(__FMA__) && !defined(XENT_SIMD_SCALAR)
 constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
-constexpr Index kPinnedClasses = 262144;
-#elif defined(XENT_SIMD_SCALAR)
-constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
-constexpr Index kPinnedClasses = 10;
 #else
 constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
-constexpr Index kPinnedClasses = 262144;
 #endif
 
 struct Committed {
@@ -87,7 +81,7 @@ TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every 
     const Results<float> got = run_xent(in);
     const std::vector<Stats> st = measure(cell, in, got, want);
     for (int f = 0; f < kFunctions; ++f) {
-      if (!measured(cell, f) || cell.classes > kPinnedClasses) continue;
+      if (!measured(cell, f)) continue;
       INFO("function " << function_name(f));
       const auto xi = committed.find({cell.id, function_name(f), "xent"});
       const auto ti = committed.find({cell.id, function_name(f), "pytorch"});

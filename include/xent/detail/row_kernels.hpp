@@ -191,6 +191,25 @@ T exp_difference(T x, T m) {
   return e + e * error;
 }
 
+// A running vector total with the rounding error of each addition kept apart (Knuth's TwoSum): the
+// row totals of scan_row's chunk sums, which a long row adds thousands of on the scalar tier (4096
+// chunks at C = 262 144: 18 ulp on a cross-entropy summed plainly). A few operations per chunk.
+template <class T>
+struct CompensatedTotal {
+  Vec<T> sum = Vec<T>::zero(), error = Vec<T>::zero();
+  void add(Vec<T> v) {
+    const Vec<T> s = sum + v, v_part = s - sum;
+    error += (sum - (s - v_part)) + (v - v_part);
+    sum = s;
+  }
+  void scale(Vec<T> f) {
+    sum *= f;
+    error *= f;
+  }
+  // The total with a last partial sum: exactly `last` when nothing was added.
+  Vec<T> with(Vec<T> last) const { return (sum + last) + error; }
+};
+
 // The result of scanning one row: the statistics, the shifted sum sum_c w_c (x_c - max) when asked,
 // and, after an online pass, the running max each block's stored exps were taken against.
 template <class T>
@@ -242,15 +261,15 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   r.max_apart = false;
   T shifted = 0, spilled = 0;
   // Two-level sums: each chunk of 32 packet pairs is summed into fresh accumulators, then added to
-  // the row's totals t0, t1, so a long row rounds about 32 + n / kChunk times per accumulator
+  // the row's compensated totals t0, t1, so a long row rounds about 32 times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
-  // The shifted sum likewise into u0, u1 (label smoothing: at scale 1e4 its term dominates the loss;
-  // one level, the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
+  // The shifted sum likewise into u0, u1 (label smoothing: at scale 1e4 its term dominates the
+  // loss; in one level, the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
   constexpr Eigen::Index kChunk = 64 * W;
-  V t0 = V::zero(), t1 = V::zero(), u0 = V::zero(), u1 = V::zero();
+  CompensatedTotal<T> t0, t1, u0, u1;
   // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
-  // row's sum is (t0 + a.s0) + (t1 + a.s1), its shifted sum (u0 + a.h0) + (u1 + a.h1).
+  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum u0.with(a.h0) + u1.with(a.h1).
   const auto sum_range = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch) {
     if (hi - lo <= kChunk) {  // one chunk (most rows): the one-level loop, sums left in a.s0, a.s1
       exp_range<kShift>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
@@ -259,12 +278,12 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
     for (Eigen::Index c = lo; c < hi; c += kChunk) {
       exp_range<kShift>(x, c, std::min(hi, c + kChunk), y, e, w, vm, a, shifted_out,
                         prefetch ? prefetch + (c - lo) : nullptr);
-      t0 += a.s0;
-      t1 += a.s1;
+      t0.add(a.s0);
+      t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        u0 += a.h0;
-        u1 += a.h1;
+        u0.add(a.h0);
+        u1.add(a.h1);
         a.h0 = a.h1 = V::zero();
       }
     }
@@ -276,7 +295,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.max_apart = y >= 0;
     }
     sum_range(0, n, V::set1(r.max), next_row);
-    if (kShift) shifted = reduce_add((u0 + a.h0) + (u1 + a.h1));
+    if (kShift) shifted = reduce_add(u0.with(a.h0) + u1.with(a.h1));
   } else {
     // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
     // (rescaled) joining `spilled`, added to the others at the end.
@@ -295,8 +314,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       if (m_new > m) {  // rescale what was summed against the old max (exp(-inf) = 0)
         const T f = exp_difference(m, m_new);
         const V vf = V::set1(f);
-        t0 *= vf;
-        t1 *= vf;
+        t0.scale(vf);
+        t1.scale(vf);
         a.target_exp *= f;
         spilled *= f;
         if (kShift && weight_sum != 0) shifted -= (m_new - m) * weight_sum;
@@ -310,12 +329,12 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.block_max[b] = m;
       sum_range(lo, hi, V::set1(m == -inf ? inf : m),
                 hi < n ? x + hi : next_row);  // the next block's lines meanwhile
-      t0 += a.s0;  // a block is at most a few chunks: its sums join the totals here
-      t1 += a.s1;
+      t0.add(a.s0);  // a block is at most a few chunks: its sums join the totals here
+      t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        shifted += reduce_add((u0 + a.h0) + (u1 + a.h1));
-        u0 = u1 = V::zero();
+        shifted += reduce_add(u0.with(a.h0) + u1.with(a.h1));
+        u0 = u1 = CompensatedTotal<T>();
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
         a.clear_shifted();
       }
@@ -325,11 +344,11 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
     r.blocks = b;
     r.max_apart = max_apart && std::isfinite(m);
     if (m == -inf) {  // (-inf) - (-inf), as the two-pass kernel
-      t0 = V::set1(std::numeric_limits<T>::quiet_NaN());
-      a.target_exp = t0.lane(0);
+      t0.sum = V::set1(std::numeric_limits<T>::quiet_NaN());
+      a.target_exp = t0.sum.lane(0);
     }
   }
-  r.others = reduce_add((t0 + a.s0) + (t1 + a.s1)) + spilled;
+  r.others = reduce_add(t0.with(a.s0) + t1.with(a.s1)) + spilled;
   r.target_exp = a.target_exp;
   r.sum = r.others + r.target_exp;
   r.shifted = shifted;
