@@ -194,6 +194,7 @@ T exp_difference(T x, T m) {
 // A running vector total with the rounding error of each addition kept apart (Knuth's TwoSum): the
 // row totals of scan_row's chunk sums, which a long row adds thousands of on the scalar tier (4096
 // chunks at C = 262 144: 18 ulp on a cross-entropy summed plainly). A few operations per chunk.
+// Finite or NaN terms only (sums of exps in [0, 1]): an infinite one would make the error NaN.
 template <class T>
 struct CompensatedTotal {
   Vec<T> sum = Vec<T>::zero(), error = Vec<T>::zero();
@@ -264,12 +265,14 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   // the row's compensated totals t0, t1, so a long row rounds about 32 times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
-  // The shifted sum likewise into u0, u1 (label smoothing: at scale 1e4 its term dominates the
-  // loss; in one level, the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
+  // The shifted sum likewise into u0, u1, plainly: a masked class makes it -inf, which TwoSum
+  // would turn into NaN (label smoothing: at scale 1e4 its term dominates the loss; in one level,
+  // the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
   constexpr Eigen::Index kChunk = 64 * W;
-  CompensatedTotal<T> t0, t1, u0, u1;
+  CompensatedTotal<T> t0, t1;
+  V u0 = V::zero(), u1 = V::zero();
   // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
-  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum u0.with(a.h0) + u1.with(a.h1).
+  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum (u0 + a.h0) + (u1 + a.h1).
   const auto sum_range = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch) {
     if (hi - lo <= kChunk) {  // one chunk (most rows): the one-level loop, sums left in a.s0, a.s1
       exp_range<kShift>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
@@ -282,8 +285,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        u0.add(a.h0);
-        u1.add(a.h1);
+        u0 += a.h0;
+        u1 += a.h1;
         a.h0 = a.h1 = V::zero();
       }
     }
@@ -295,7 +298,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.max_apart = y >= 0;
     }
     sum_range(0, n, V::set1(r.max), next_row);
-    if (kShift) shifted = reduce_add(u0.with(a.h0) + u1.with(a.h1));
+    if (kShift) shifted = reduce_add((u0 + a.h0) + (u1 + a.h1));
   } else {
     // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
     // (rescaled) joining `spilled`, added to the others at the end.
@@ -333,8 +336,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        shifted += reduce_add(u0.with(a.h0) + u1.with(a.h1));
-        u0 = u1 = CompensatedTotal<T>();
+        shifted += reduce_add((u0 + a.h0) + (u1 + a.h1));
+        u0 = u1 = V::zero();
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
         a.clear_shifted();
       }
