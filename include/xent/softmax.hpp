@@ -56,15 +56,10 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
           detail::simd::for_row_groups(
               rows.rows(), group, threads, stream, [&](Eigen::Index n0, Eigen::Index count) {
                 alignas(64) Scalar maxes[V::width], logs[V::width];
-                detail::simd::group_log_sums<Scalar>(
-                    count,
-                    [&](Eigen::Index i, detail::simd::RowScan<Scalar>& scan) {
-                      const Eigen::Index n = n0 + i;
-                      detail::simd::scan_row<false>(
-                          rows.row(n).data(), C, detail::simd::kMaxApart,
-                          static_cast<Scalar*>(nullptr), static_cast<const Scalar*>(nullptr), scan,
-                          stream ? static_cast<Scalar*>(nullptr) : dst.row(n).data(),
-                          n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
+                detail::simd::group_log_sums(
+                    n0, count, rows.rows(), C, [&](Eigen::Index n) { return rows.row(n).data(); },
+                    [&](Eigen::Index n) {
+                      return stream ? static_cast<Scalar*>(nullptr) : dst.row(n).data();
                     },
                     maxes, logs);
                 for (Eigen::Index i = 0; i < count; ++i) {
@@ -239,17 +234,9 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
           detail::simd::for_row_groups(
               rows.rows(), group, threads, false, [&](Eigen::Index n0, Eigen::Index count) {
                 alignas(64) Scalar maxes[V::width], logs[V::width];
-                detail::simd::group_log_sums<Scalar>(
-                    count,
-                    [&](Eigen::Index i, detail::simd::RowScan<Scalar>& scan) {
-                      const Eigen::Index n = n0 + i;
-                      detail::simd::scan_row<false>(
-                          rows.row(n).data(), C, detail::simd::kMaxApart,
-                          static_cast<Scalar*>(nullptr), static_cast<const Scalar*>(nullptr), scan,
-                          static_cast<Scalar*>(nullptr),
-                          n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr);
-                    },
-                    maxes, logs);
+                detail::simd::group_log_sums(
+                    n0, count, rows.rows(), C, [&](Eigen::Index n) { return rows.row(n).data(); },
+                    [](Eigen::Index) { return static_cast<Scalar*>(nullptr); }, maxes, logs);
                 for (Eigen::Index i = 0; i < count; ++i) {
                   const Eigen::Index n = n0 + i;
                   if (std::isinf(maxes[i])) {  // -inf or +inf, unless a NaN hides behind it

@@ -280,20 +280,29 @@ void run(FuzzInput& in) {
   for (Index i = 0; i < G.size(); ++i) G(i) = in.flag() ? in.ordinary<S>() : in.value<S>();
   const S grad_output = in.byte() % 4 == 0 ? in.value<S>() : S(1);
   desc += " grad_output=" + text(static_cast<LD>(grad_output));
-  // P t underflowing S (nonzero, below min_normal): an infinite logit's term becomes 0 * inf or
-  // is skipped as 0, where the reference has +-inf: counted as beyond the range too.
-  bool underflow = false;
+  // Products of in-range values that leave S's range count as beyond the documented range too:
+  // - P t underflowing S (nonzero, below min_normal): an infinite logit's term becomes 0 * inf or
+  //   is skipped as 0, where the reference has +-inf;
+  // - P t beyond S's range: inf there, times a zero weight, is NaN where the reference keeps 0
+  //   (found: P = -FLT_MAX, t = 185);
+  // - the weight times the upstream factor beyond S's range: the library forms (scale * w) first,
+  //   as PyTorch rounds it, and gets inf where the reference's gradient may still be finite
+  //   (w (p - t) / max(p (1 - p), 1e-12) with t tiny; found in CI: w = FLT_MAX, t = 1.7e-21).
+  const LD min_s = std::numeric_limits<S>::min(), max_s = std::numeric_limits<S>::max();
+  bool products_out_of_range = false;
   for (Index i = 0; i < t.size(); ++i) {
     const LD pt = std::fabs(P(i) * static_cast<LD>(t(i)));
-    underflow = underflow || (pt > 0 && pt < static_cast<LD>(std::numeric_limits<S>::min()));
-    // And P t beyond S's range: inf there, times a zero weight, is NaN where the reference keeps 0
-    // (found: P = -FLT_MAX, t = 185).
-    underflow = underflow || pt > static_cast<LD>(std::numeric_limits<S>::max());
+    const LD upstream = std::max(std::fabs(static_cast<LD>(grad_output)), std::fabs(LD(G(i))));
+    products_out_of_range = products_out_of_range || (pt > 0 && pt < min_s) || pt > max_s ||
+                            std::fabs(w(i)) * upstream > max_s;
   }
-  c.beyond_range = underflow || beyond_documented_range(x) || beyond_documented_range(t) ||
-                   beyond_range_or_infinite(G) || std::isinf(grad_output) ||
-                   std::fabs(grad_output) > documented_limit<S>() || beyond_documented_range(w) ||
-                   beyond_documented_range(P) || t.array().isInf().any();  // see fuzz_support.hpp
+  // w and P hold S's values in long double: compared with S's documented limit, not LD's.
+  const ColMat<S> w_s = w.cast<S>(), P_s = P.cast<S>();
+  c.beyond_range = products_out_of_range || beyond_documented_range(x) ||
+                   beyond_documented_range(t) || beyond_range_or_infinite(G) ||
+                   std::isinf(grad_output) || std::fabs(grad_output) > documented_limit<S>() ||
+                   beyond_documented_range(w_s) || beyond_documented_range(P_s) ||
+                   t.array().isInf().any();  // see fuzz_support.hpp
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
   c.description = desc;
@@ -321,11 +330,5 @@ void run(FuzzInput& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  xf::FuzzInput in(data, size);
-  if (in.flag()) {
-    run<double>(in);
-  } else {
-    run<float>(in);
-  }
-  return 0;
+  return xf::run_float_or_double(data, size, run<float>, run<double>);
 }

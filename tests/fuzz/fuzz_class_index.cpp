@@ -161,18 +161,7 @@ void check_cross_entropy(const Case& c, const Problem<S>& pb, const X& x, const 
       c.check_matrix("cross_entropy_forward_backward_in_place", "gradient", x_writable,
                      xent::reference::cross_entropy_backward<LD>(x, y, sum_opts, s1),
                      in_layout(scale_rows(tol.grad, LVec::Constant(pb.N, s1)), pb.layout));
-      // Bitwise equality with forward_backward is documented for the same storage: a plain copy.
-      const xent::detail::PlainMatrix<X> x_plain = x;
-      xent::detail::PlainMatrix<X> plain_grad;
-      const S plain_loss = xent::cross_entropy_forward_backward(x_plain, y, plain_grad, opts);
-      xent::detail::PlainMatrix<X> in_place_grad = x_plain;
-      const S in_place = xent::cross_entropy_forward_backward_in_place(in_place_grad, y, opts);
-      c.check_same("cross_entropy_forward_backward_in_place", "gradient", in_place_grad,
-                   plain_grad);
-      Vec<S> a(1), b(1);
-      a(0) = in_place;
-      b(0) = plain_loss;
-      c.check_same("cross_entropy_forward_backward_in_place", "loss", a, b);
+      check_in_place_matches_fused<S>(c, x, y, opts);
     }
   }
   // reduction='none' and its backward
@@ -430,11 +419,5 @@ void run(FuzzInput& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  xf::FuzzInput in(data, size);
-  if (in.flag()) {
-    run<double>(in);
-  } else {
-    run<float>(in);
-  }
-  return 0;
+  return xf::run_float_or_double(data, size, run<float>, run<double>);
 }

@@ -116,19 +116,7 @@ void check_prob(const Case& c, const X& x, const T& t, xent::CrossEntropyOptions
           "cross_entropy_forward_backward", "gradient", fused,
           xent::reference::cross_entropy_backward<LD>(x, t, sum_opts, lib_scale<S>(S(1), mean, W)),
           in_layout(scale_rows(tol.grad, LVec::Constant(N, lib_scale<S>(S(1), mean, W))), layout));
-      // In place over a plain copy, against forward_backward on the same plain copy (a strided
-      // Map may take another kernel: bitwise equality is documented for the same input).
-      const xent::detail::PlainMatrix<X> x_plain = x;
-      xent::detail::PlainMatrix<X> plain_grad;
-      const S plain_loss = xent::cross_entropy_forward_backward(x_plain, t, plain_grad, opts);
-      xent::detail::PlainMatrix<X> in_place_grad = x_plain;
-      const S in_place = xent::cross_entropy_forward_backward_in_place(in_place_grad, t, opts);
-      c.check_same("cross_entropy_forward_backward_in_place", "gradient", in_place_grad,
-                   plain_grad);
-      Vec<S> a(1), b(1);
-      a(0) = in_place;
-      b(0) = plain_loss;
-      c.check_same("cross_entropy_forward_backward_in_place", "loss", a, b);
+      check_in_place_matches_fused<S>(c, x, t, opts);
     }
   }
   Vec<S> per_sample;
@@ -276,11 +264,5 @@ void run(FuzzInput& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  xf::FuzzInput in(data, size);
-  if (in.flag()) {
-    run<double>(in);
-  } else {
-    run<float>(in);
-  }
-  return 0;
+  return xf::run_float_or_double(data, size, run<float>, run<double>);
 }

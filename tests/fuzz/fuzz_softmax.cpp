@@ -164,11 +164,5 @@ void run(FuzzInput& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  xf::FuzzInput in(data, size);
-  if (in.flag()) {
-    run<double>(in);
-  } else {
-    run<float>(in);
-  }
-  return 0;
+  return xf::run_float_or_double(data, size, run<float>, run<double>);
 }

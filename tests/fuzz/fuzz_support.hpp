@@ -576,4 +576,34 @@ inline LMat in_layout(const LMat& rows, xent::Layout layout) {
   return rows.transpose();
 }
 
+// cross_entropy_forward_backward_in_place over a plain copy of x, against forward_backward on the
+// same plain copy: bitwise equality is documented for the same input (a strided Map may take
+// another kernel, so not for x itself). Called once forward_backward has been accepted.
+template <class S, class X, class Targets, class Options>
+void check_in_place_matches_fused(const Case& c, const X& x, const Targets& targets,
+                                  const Options& opts) {
+  const xent::detail::PlainMatrix<X> x_plain = x;
+  xent::detail::PlainMatrix<X> plain_grad;
+  const S plain_loss = xent::cross_entropy_forward_backward(x_plain, targets, plain_grad, opts);
+  xent::detail::PlainMatrix<X> in_place_grad = x_plain;
+  const S in_place = xent::cross_entropy_forward_backward_in_place(in_place_grad, targets, opts);
+  c.check_same("cross_entropy_forward_backward_in_place", "gradient", in_place_grad, plain_grad);
+  Eigen::Matrix<S, 1, 1> a, b;
+  a(0) = in_place;
+  b(0) = plain_loss;
+  c.check_same("cross_entropy_forward_backward_in_place", "loss", a, b);
+}
+
+// The harnesses' LLVMFuzzerTestOneInput: the input's first flag picks double or float.
+inline int run_float_or_double(const std::uint8_t* data, std::size_t size,
+                               void (*run_float)(FuzzInput&), void (*run_double)(FuzzInput&)) {
+  FuzzInput in(data, size);
+  if (in.flag()) {
+    run_double(in);
+  } else {
+    run_float(in);
+  }
+  return 0;
+}
+
 }  // namespace xf

@@ -43,7 +43,8 @@ else
 fi
 # Warnings are shown, not errors: the warning policy is enforced by the test suite's build of the
 # same harnesses (fuzz_replay_*), and a new warning in a header should not stop the fuzzing.
-FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$MARCH"
+# -g1: line tables (file:line in reports) at a fraction of -g's compile time.
+FLAGS=(-std=c++17 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$MARCH"
   -Wall -Wextra -Iinclude -isystem "$eigen")
 
 rm -rf "$OUT"

@@ -463,18 +463,22 @@ Eigen::Index rows_per_log_group(Eigen::Index classes) {
       1, std::min<Eigen::Index>(Vec<T>::width, (Eigen::Index(16) << 10) / bytes));
 }
 
-// The log-sums (RowScan::log_sum) of up to a packet of rows, a vector log1p and log for them all:
-// scan(i, r) scans the group's row i into r (with kMaxApart); maxes[i] and logs[i] receive its max
-// and log-sum (arrays of a packet).
-template <class T, class ScanFn>
-void group_log_sums(Eigen::Index count, ScanFn&& scan, T* maxes, T* logs) {
+// The log-sums (RowScan::log_sum) of rows n0 .. n0 + count (at most a packet) of a matrix of
+// `rows` contiguous rows of C entries, a vector log1p and log for them all: row(n) is row n's data,
+// shifted(n) where to store its x - max (scan_row's shifted_out; nullptr for none); maxes[i] and
+// logs[i] receive row n0 + i's max and log-sum (arrays of a packet).
+template <class T, class RowData, class ShiftedOut>
+void group_log_sums(Eigen::Index n0, Eigen::Index count, Eigen::Index rows, Eigen::Index C,
+                    RowData&& row, ShiftedOut&& shifted, T* maxes, T* logs) {
   using V = Vec<T>;
   // Lanes past count keep benign values (log 1, log1p 1); apart: 1 where others excludes the max.
   alignas(64) T sums[V::width], others[V::width], apart[V::width] = {};
   for (Eigen::Index i = 0; i < V::width; ++i) sums[i] = others[i] = maxes[i] = T(1);
   for (Eigen::Index i = 0; i < count; ++i) {
+    const Eigen::Index n = n0 + i;
     RowScan<T> r;
-    scan(i, r);
+    scan_row<false>(row(n), C, kMaxApart, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
+                    r, shifted(n), n + 1 < rows ? row(n + 1) : nullptr);
     maxes[i] = r.max;
     sums[i] = r.sum;
     others[i] = r.others;
