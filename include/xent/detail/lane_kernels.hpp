@@ -150,6 +150,40 @@ XENT_SIMD_INLINE void stream_lanes(T* p, int count, Vec<T> v) {
 }
 // stream_fence() is in simd/vec.hpp.
 
+// A strip's running sum over the classes (one per lane), taken kClassGroup classes at a time: a
+// group's terms accumulate apart and join the total once per group, so the total rounds at its
+// own magnitude C / 4 times instead of C (the group's sums round at the group's magnitude). The
+// classes still stream one at a time (the same one load and store per class and packet, on the
+// group's array). Measured (tools/accuracy, AVX-512, C = 10): softmax mean 0.575 -> 0.535 ulp,
+// cross-entropy gradient 0.60 -> 0.57 (PyTorch 0.575 and 1.06). Cost (float, AVX-512, 1 thread,
+// 8192 x 10 and 4096 x 100): 0-4 %, 7-9 % on the fused passes of a column-major 4096 x 100.
+// (A tree (t0 + t1) + (t2 + t3) per group was a little more accurate but 20-35 % slower there.)
+constexpr Eigen::Index kClassGroup = 4;
+
+template <class T>
+class GroupedClassSum {
+ public:
+  // total: the running sums (n lanes), set to zero here.
+  GroupedClassSum(T* total, Eigen::Index n, Eigen::Index classes)
+      : total_(total), classes_(classes) {
+    for_each_packet<T>(n, [&](Eigen::Index i, int) { Vec<T>::zero().store(total + i); });
+  }
+  // Adds class c's terms of packet i (classes in order, each over every packet of the strip).
+  XENT_SIMD_INLINE void add(Eigen::Index c, Eigen::Index i, Vec<T> v) {
+    const Vec<T> group = c % kClassGroup == 0 ? v : Vec<T>::load(part_ + i) + v;
+    if (c % kClassGroup == kClassGroup - 1 || c + 1 == classes_) {
+      (Vec<T>::load(total_ + i) + group).store(total_ + i);
+    } else {
+      group.store(part_ + i);
+    }
+  }
+
+ private:
+  alignas(64) T part_[kLaneStripMax];
+  T* total_;
+  Eigen::Index classes_;
+};
+
 // m[i] = max_c x(i, c), ignoring NaN (NaN then surfaces through exp(NaN - m) in the sum); arg[i],
 // when given, the first class holding it (-1 for a lane of -inf and NaN only).
 template <class T>
@@ -181,7 +215,7 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
                   T* s, T* e, Eigen::Index eld, const T* cls = nullptr) {
   using V = Vec<T>;
   const T lowest = -std::numeric_limits<T>::infinity();
-  for_each_packet<T>(n, [&](Eigen::Index i, int) { V::zero().store(s + i); });
+  GroupedClassSum<T> sum(s, n, classes);
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* row = x + c * ld;
     const T* ahead = row_ahead(x, ld, c, classes);
@@ -191,7 +225,7 @@ void lane_exp_sum(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Inde
       prefetch_lanes(ahead, i);
       prefetch_out(e_ahead, i);
       const V v = exp_difference(load_lanes(row + i, count, lowest), V::load(m + i));
-      (V::load(s + i) + (cls ? select(V::load(cls + i) == cv, V::zero(), v) : v)).store(s + i);
+      sum.add(c, i, cls ? select(V::load(cls + i) == cv, V::zero(), v) : v);
       if (e) store_lanes(e + c * eld + i, count, v);
     });
   }
@@ -410,10 +444,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   // b: the target's logit (read directly, once per sample), sum: the others (the target's term
   // masked out as it is accumulated), shifted: sum_c w_c (x_c - m).
   alignas(64) T shifted[kLaneStripMax];
-  for_each_packet<T>(n, [&](Eigen::Index i, int) {
-    V::zero().store(st.sum + i);
-    V::zero().store(shifted + i);
-  });
+  GroupedClassSum<T> others_sum(st.sum, n, classes), shifted_sum(shifted, n, classes);
   for (Eigen::Index i = 0; i < (n + W - 1) / W * W; ++i) {
     st.b[i] = (i < n && cls[i] >= 0) ? x[static_cast<Eigen::Index>(cls[i]) * ld + i] : T(0);
   }
@@ -430,10 +461,8 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       V d;
       const V e = exp_difference(v, V::load(st.max + i), d);
       const auto is_target = V::load(cls + i) == cv;
-      (V::load(st.sum + i) + select(is_target, V::zero(), e)).store(st.sum + i);
-      if (p.smoothing) {
-        (V::load(shifted + i) + (p.w ? V::set1(p.w[c]) * d : d)).store(shifted + i);
-      }
+      others_sum.add(c, i, select(is_target, V::zero(), e));
+      if (p.smoothing) shifted_sum.add(c, i, p.w ? V::set1(p.w[c]) * d : d);
       if (keep) store_lanes(g + c * gld + i, count, e);
     });
   }
@@ -525,11 +554,8 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
   };
   lane_max(x, ld, classes, n, st.max);
   // sum: s, a: Q, b: sum_{t'_c != 0} q_c (x_c - m)
-  for_each_packet<T>(n, [&](Eigen::Index i, int) {
-    V::zero().store(st.sum + i);
-    V::zero().store(st.a + i);
-    V::zero().store(st.b + i);
-  });
+  GroupedClassSum<T> exp_sum(st.sum, n, classes), q_sum(st.a, n, classes),
+      shifted_sum(st.b, n, classes);
   for (Eigen::Index c = 0; c < classes; ++c) {
     const T* ahead = row_ahead(x, ld, c, classes);
     T* g_ahead = keep ? out_ahead(g, gld, c, classes) : nullptr;
@@ -540,9 +566,9 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
       const V e = exp_difference(load_lanes(x + c * ld + i, count, lowest), V::load(st.max + i), d);
       const V smoothed = one_minus_eps * load_lanes(t + c * tld + i, count, T(0)) + epc;
       const V q = p.w ? V::set1(p.w[c]) * smoothed : smoothed;
-      (V::load(st.sum + i) + e).store(st.sum + i);
-      (V::load(st.a + i) + q).store(st.a + i);
-      (V::load(st.b + i) + select(smoothed != V::zero(), q * d, V::zero())).store(st.b + i);
+      exp_sum.add(c, i, e);
+      q_sum.add(c, i, q);
+      shifted_sum.add(c, i, select(smoothed != V::zero(), q * d, V::zero()));
       if (keep) store_lanes(g + c * gld + i, count, e);
     });
   }
