@@ -907,6 +907,20 @@ TEMPLATE_TEST_CASE("one-hot probability targets vs index targets", "[special][pr
       CHECK(gi(i) == Approx(gp(i) * 4 / w_y).epsilon(tol).margin(tol));
     }
   }
+  SECTION("a NaN weight on a class no target holds: NaN loss and gradient (as PyTorch)") {
+    // PyTorch forms -sum_c w_c t_c log p_c: w_c t_c = NaN * 0 = NaN for every sample (1.13:
+    // cross_entropy(x, t, weight=[1, 1, nan]) with t[:, 2] = 0 is nan, reduction 'none' and
+    // the gradient all nan). xent::reference drops a zero target's term (0 log 0 = 0) and stays
+    // finite there; the library keeps PyTorch's NaN (a decision: the weight is invalid input).
+    Mat<S> t = onehot;
+    t.col(1) += t.col(2);
+    t.col(2).setZero();
+    const Eigen::Vector3d w(1, 1, std::nan(""));
+    const auto opts = xent::CrossEntropyOptions().weight(w);
+    CHECK(std::isnan(xent::cross_entropy(x, t, opts)));
+    CHECK(xent::cross_entropy_per_sample(x, t, opts).array().isNaN().all());
+    CHECK(xent::cross_entropy_backward(x, t, opts).array().isNaN().all());
+  }
 }
 
 TEMPLATE_TEST_CASE("nll_loss: a NaN in a non-target column gets gradient 0", "[special][nll]",
