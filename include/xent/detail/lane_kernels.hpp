@@ -808,43 +808,38 @@ constexpr bool lane_rows_ok() {
   return std::is_same<std::decay_t<M>, std::nullptr_t>::value || lane_contiguous_rows<M>();
 }
 
+// for_each_lane_strip over all samples in items of `item` samples, the items split over the
+// threads (f keeps its scratch in its own frame). The items are the single-threaded ones whatever
+// the count, and each sample's result depends only on its strip: the same bits for any count.
+template <bool kTransposed, class T, class X, class Y, class Out, class F>
+void run_lane_items(const X& x, const Y& y, Out&& out, F&& f, Eigen::Index item) {
+  const Eigen::Index n = x.rows(), items = (n + item - 1) / item;
+  const int threads = threads_for(items, item * x.cols());
+  static_cast<void>(threads);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#endif
+  for (Eigen::Index k = 0; k < items; ++k) {
+    for_each_lane_strip<kTransposed, T>(x, y, out, k * item, std::min(n, (k + 1) * item), f);
+  }
+}
+
 // Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent
-// samples, or contiguous rows of at most small_classes classes; on several threads either way (f
-// must keep its scratch in its own frame). Returns whether it ran.
+// samples (one strip per thread item), or contiguous rows of at most small_classes classes
+// (chunks of 16 transposed strips per item); on several threads either way. Returns whether it
+// ran.
 template <class T, class X, class Y, class Out, class F>
 bool run_lanes(const X& x, const Y& y, Out&& out, F&& f,
                Eigen::Index small_classes = kLaneSmallClassesSoftmax) {
   if (x.rows() == 0 || x.cols() == 0) return false;
   if constexpr (lane_contiguous_columns<const X>() && lane_columns_ok<const Y>() &&
                 lane_columns_ok<Out>()) {
-    // Strips over the threads, one strip per item: the strips (and so every result) are the
-    // single-threaded ones whatever the count.
-    constexpr Eigen::Index kStrip = kLaneStripMax;
-    const Eigen::Index n = x.rows(), strips = (n + kStrip - 1) / kStrip;
-    const int threads = threads_for(strips, kStrip * x.cols());
-    static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-    for (Eigen::Index k = 0; k < strips; ++k) {
-      for_each_lane_strip<false, T>(x, y, out, k * kStrip, std::min(n, (k + 1) * kStrip), f);
-    }
+    run_lane_items<false, T>(x, y, out, f, kLaneStripMax);
     return true;
   } else if constexpr (lane_contiguous_rows<const X>() && lane_rows_ok<const Y>() &&
                        lane_rows_ok<Out>()) {
     if (x.cols() > std::min(small_classes, kLaneSmallClasses)) return false;
-    // Chunks of samples over the threads (f keeps its state per call): each sample's result is
-    // the same whichever strip holds it, so any split gives the same bits.
-    constexpr Eigen::Index kChunk = 16 * kLaneSmallStrip<T>;
-    const Eigen::Index n = x.rows(), chunks = (n + kChunk - 1) / kChunk;
-    const int threads = threads_for(chunks, kChunk * x.cols());
-    static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-    for (Eigen::Index k = 0; k < chunks; ++k) {
-      for_each_lane_strip<true, T>(x, y, out, k * kChunk, std::min(n, (k + 1) * kChunk), f);
-    }
+    run_lane_items<true, T>(x, y, out, f, 16 * kLaneSmallStrip<T>);
     return true;
   } else {
     return false;
