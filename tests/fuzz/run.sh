@@ -6,19 +6,20 @@
 #   tests/fuzz/run.sh [seconds-per-harness]     (default 60; XENT_FUZZ_SEED, default 1)
 #
 # Needs clang++ with libFuzzer (Debian 12: clang, libclang-rt-14-dev). Outputs in build/fuzz/:
-# the harness binaries, a scratch copy of each committed corpus (the committed corpus is never
-# written to) and build/fuzz/artifacts/ (the inputs of any finding; save one as
+# the harness binaries, a scratch corpus per harness (the inputs a run adds; the committed corpus
+# is never written to) and build/fuzz/artifacts/ (the inputs of any finding; save one as
 # tests/fuzz/regressions/<harness>/<name> to replay it in the test suite).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.."
 SECONDS_PER_HARNESS=${1:-60}
-# A fixed seed by default: a run's inputs are then a deterministic prefix of one sequence (a faster
-# machine only goes further along it), so CI is reproducible and a local run of the same seed for
-# longer has already covered it. XENT_FUZZ_SEED=0 draws a fresh seed (libFuzzer's default), to
-# explore beyond.
+# A fixed seed by default, so that runs start alike; they are not bit-reproducible all the same:
+# coverage depends on buffer addresses (alignment picks streaming stores and tail paths; ASLR
+# moves them), and two runs of the same seed measured here part after a few hundred inputs. A
+# finding is reproduced from its saved input (build/fuzz/artifacts/), not by re-running.
+# XENT_FUZZ_SEED=0 draws a fresh seed (libFuzzer's default), to explore beyond.
 SEED=${XENT_FUZZ_SEED:-1}
-# XENT_FUZZ_RUNS=N bounds each harness by N inputs instead of by time: with the fixed seed the run
-# is then the same on every machine (CI runs what was run here).
+# XENT_FUZZ_RUNS=N bounds each harness by N inputs instead of by time (the same amount of work on
+# any machine).
 if [[ -n ${XENT_FUZZ_RUNS:-} ]]; then
   BOUND=(-runs="$XENT_FUZZ_RUNS")
 else
@@ -80,7 +81,11 @@ for h in "${HARNESSES[@]}"; do
   name=${h#fuzz_}
   scratch=$OUT/corpus/$name
   mkdir -p "$scratch"
-  cp tests/fuzz/corpus/"$name"/* "$scratch"/ 2>/dev/null || true
+  # The committed corpus goes in as seed inputs, listed in name order (a directory is read in the
+  # filesystem's order, one more difference between machines); the inputs the run adds go to the
+  # scratch directory.
+  seeds=$OUT/corpus/$name.seeds
+  printf '%s\n' tests/fuzz/corpus/"$name"/* | LC_ALL=C sort | paste -sd, - >"$seeds"
   start=$SECONDS
   # Regression inputs first (must pass), then the fuzzing run on the scratch corpus.
   regressions=()
@@ -92,13 +97,16 @@ for h in "${HARNESSES[@]}"; do
     status=1
   fi
   if "$OUT/$h" "${BOUND[@]}" -seed="$SEED" -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$OUT/artifacts/$h-" -print_final_stats=1 "$scratch" \
+    -artifact_prefix="$OUT/artifacts/$h-" -print_final_stats=1 -seed_inputs=@"$seeds" "$scratch" \
     >"$OUT/logs/$h.log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$h.log" | grep -o '[0-9]*$' || true)
     echo "== $h: ran $((SECONDS - start)) s, ${runs:-?} inputs, no finding"
   else
     grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.log" | head -n 30 >&2
     tail -n 4 "$OUT/logs/$h.log" >&2
+    # The input itself (libFuzzer prints small ones in base64), so that a finding on another
+    # machine can be replayed here: base64 -d > tests/fuzz/regressions/<harness>/<name>.
+    grep -m1 '^Base64: ' "$OUT/logs/$h.log" >&2 || true
     echo "== $h: FINDING after $((SECONDS - start)) s (inputs in $OUT/artifacts/)" >&2
     status=1
   fi
