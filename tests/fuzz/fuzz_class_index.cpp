@@ -395,7 +395,8 @@ void run(FuzzInput& in) {
   c.beyond_range = beyond_documented_range(pb.x) || beyond_range_or_infinite(pb.g) ||
                    std::isinf(pb.grad_output) ||
                    std::fabs(pb.grad_output) > documented_limit<S>() ||
-                   (ce.has_weight() && beyond_range_or_infinite(ce.weight().cast<S>().eval()));
+                   (ce.has_weight() && (beyond_range_or_infinite(ce.weight().cast<S>().eval()) ||
+                                        weighted_spread_beyond_range(pb.x, ce.weight())));
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
   c.description = desc;

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -541,8 +542,8 @@ bool beyond_documented_range(const M& m) {
 // the library may scale a sum it has formed first (and get the limit).
 // A NaN there too: where a NaN weight meets a zero target, the reference skips the term (0 log 0
 // = 0 drops it) while the library forms 0 * NaN = NaN (found by fuzz_class_prob).
-// And a subnormal one: a mean over a subnormal total weight divides subnormal products, exact only to
-// denorm_min (found by fuzz_class_index: a mean of 15 against 15.36).
+// And a subnormal one: a mean over a subnormal total weight divides subnormal products, exact only
+// to denorm_min (found by fuzz_class_index: a mean of 15 against 15.36).
 template <class M>
 bool beyond_range_or_infinite(const M& m) {
   using S = typename M::Scalar;
@@ -550,6 +551,27 @@ bool beyond_range_or_infinite(const M& m) {
       ((m.array() != S(0)) && (m.array().abs() < std::numeric_limits<S>::min())).any();
   return beyond_documented_range(m) || m.array().isInf().any() || m.array().isNaN().any() ||
          subnormal;
+}
+
+// A class weight times the spread of the finite logits beyond S's range: label smoothing's (and
+// probability targets') sum_c w_c (x_c - max) overflows S where the reference's sum in long double
+// does not (found by fuzz_class_index: w = 2^28 with a logit of 1e300 among ordinary ones,
+// double). PyTorch's sum_c w_c log p_c overflows there as well. Counted as beyond the documented
+// range (both factors are inside it; their product is not). Conservative: the spread over the
+// whole matrix, the largest finite weight.
+template <class M>
+bool weighted_spread_beyond_range(const M& x, const Eigen::MatrixXd& w) {
+  using S = typename M::Scalar;
+  LD lo = std::numeric_limits<LD>::infinity(), hi = -lo, w_max = 0;
+  for (Index j = 0; j < x.cols(); ++j)
+    for (Index i = 0; i < x.rows(); ++i)
+      if (std::isfinite(x(i, j))) {
+        lo = std::min(lo, static_cast<LD>(x(i, j)));
+        hi = std::max(hi, static_cast<LD>(x(i, j)));
+      }
+  for (Index i = 0; i < w.size(); ++i)
+    if (std::isfinite(w(i))) w_max = std::max(w_max, std::fabs(static_cast<LD>(w(i))));
+  return hi > lo && w_max * (hi - lo) > static_cast<LD>(std::numeric_limits<S>::max());
 }
 
 inline const char* layout_name(xent::Layout l) {
