@@ -396,7 +396,9 @@ void run(FuzzInput& in) {
                    std::isinf(pb.grad_output) ||
                    std::fabs(pb.grad_output) > documented_limit<S>() ||
                    (ce.has_weight() && (beyond_range_or_infinite(ce.weight().cast<S>().eval()) ||
-                                        weighted_spread_beyond_range(pb.x, ce.weight())));
+                                        weighted_spread_beyond_range(pb.x, ce.weight()) ||
+                                        weighted_upstream_beyond_range(pb.g, pb.grad_output,
+                                                                       ce.weight())));
   desc += Tuning::apply(in);
   if (c.beyond_range) desc += " (values beyond the documented range)";
   c.description = desc;

@@ -229,7 +229,9 @@ void run(FuzzInput& in) {
                    beyond_range_or_infinite(g) || std::isinf(grad_output) ||
                    std::fabs(grad_output) > documented_limit<S>() ||
                    (opts.has_weight() && (beyond_range_or_infinite(opts.weight().cast<S>().eval()) ||
-                                          weighted_spread_beyond_range(x, opts.weight())));
+                                          weighted_spread_beyond_range(x, opts.weight()) ||
+                                          weighted_upstream_beyond_range(g, grad_output,
+                                                                         opts.weight())));
   // A product w_c t'_c that underflows S (nonzero, below min_normal) turns a -inf logit's
   // contribution (-q_c * -inf = +-inf) into 0 * inf = NaN in S: counted as beyond the range.
   if (C > 0 && (!opts.has_weight() || opts.weight().size() == C)) {
