@@ -143,15 +143,8 @@ struct CrossEntropyKernel {
         // unused class leaves PyTorch's gradient finite).
         const Scalar g = scale(n);
         const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
-        // S p_y - q_y = -(1-e) w_y (1 - p_y) + (e/C)(W p_y - w_y), with 1 - p_y = others / s
-        // where p_y > 1/2 (full precision as p_y -> 1), else 1 - p_y (only p_y's rounding, not the
-        // error of the separate sum of the others: up to 1.4 ulp at C >= 1000, tools/accuracy).
-        const Scalar one_minus_p =
-            st.target_exp > st.others ? st.others / st.sum : 1 - st.target_exp / st.sum;
-        const Scalar target_grad =
-            smoothing ? g * (-(1 - eps) * w_y * one_minus_p +
-                             eps_per_class * (weight_sum * (st.target_exp / st.sum) - w_y))
-                      : -g * w_y * one_minus_p;
+        const Scalar target_grad = simd::target_gradient(
+            st.others, st.target_exp, w_y, g, {smoothing, eps, eps_per_class, weight_sum});
         if constexpr (kFused) {
           if (!smoothing) {
             simd::scan_rescale(exps, classes, g * w_y / st.sum, Scalar(0),

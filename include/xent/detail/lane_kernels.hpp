@@ -26,6 +26,7 @@
 
 #include "../tuning.hpp"
 #include "parallel.hpp"
+#include "sample_loss.hpp"
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 
@@ -475,18 +476,15 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   }
   alignas(64) T value[W];
   const V one = V::set1(T(1)), eps = V::set1(p.eps), epc = V::set1(p.eps_per_class),
-          wsum = V::set1(p.weight_sum), inf = V::set1(std::numeric_limits<T>::infinity());
+          wsum = V::set1(p.weight_sum);
   for_each_packet<T>(n, [&](Eigen::Index i, int count) {
     const auto ignored = V::load(cls + i) < V::zero();
     const V m = V::load(st.max + i), others = V::load(st.sum + i), xy = V::load(st.b + i),
             wy = V::load(lane_w + i);
-    const V te = exp(xy - m);  // the same value the class pass computed for the target
+    const V te = exp_difference(xy, m);  // the value the class pass computed for the target
     const V sum = others + te;
-    const V log_sum = log(sum);
-    // -log p_y; a +inf max leaves the NaN of inf - inf to the general form, as PyTorch.
-    const auto confident = (xy == m) & (abs(xy) < inf);
-    V v = wy * select(confident, log1p(others), log_sum - (xy - m));
-    if (p.smoothing) v = (one - eps) * v + epc * (wsum * log_sum - V::load(shifted + i));
+    const V v = sample_losses(m, others, te, xy, wy, V::load(shifted + i),
+                              {p.smoothing, p.eps, p.eps_per_class, p.weight_sum});
     select(ignored, V::zero(), v).store(value);
     for (int l = 0; l < count; ++l) loss(i + l, value[l]);
     if (g) {
@@ -494,11 +492,8 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
       const V total_q = p.smoothing ? (one - eps) * wy + epc * wsum : wy;
       (gs * total_q / sum).store(st.a + i);
       (gs * epc).store(st.b + i);
-      // 1 - p_y as others / s where p_y > 1/2 (full precision as p_y -> 1), else as 1 - te / s
-      // (which has only p_y's rounding, not the error of a separate sum of the others).
-      const V q = select(te > others, others / sum, one - te / sum);
-      const V tg = p.smoothing ? gs * (-(one - eps) * wy * q + epc * (wsum * (te / sum) - wy))
-                               : -gs * wy * q;
+      const V tg =
+          target_gradients(others, te, wy, gs, {p.smoothing, p.eps, p.eps_per_class, p.weight_sum});
       tg.store(target_grad + i);
     }
   });

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "row_kernels.hpp"
+#include "sample_loss.hpp"
 
 namespace xent {
 namespace detail {
@@ -122,30 +123,24 @@ TargetRowStats<typename Row::Scalar> target_row_stats(const Row& x, Eigen::Index
   return st;
 }
 
-// Cross-entropy losses of up to a packet of samples, finished together: one vector log and log1p
-// for a packet of samples instead of a libm call per sample (measured, float, AVX-512: logf was
-// 15 % of the forward at 4096 x 200, 6 % at 4096 x 1000). The formulas of cross_entropy_lanes:
-// -log p_y = log1p(others) where the target holds a finite max (p_y -> 1 keeps full precision),
-// else log(sum) - (x_y - m) (big logits lose nothing; a +inf max leaves the NaN of inf - inf to
-// this form, as PyTorch); times w_y; with label smoothing (1 - eps) w_y (-log p_y) +
-// (eps / C) (W log(sum) - sum_c w_c (x_c - m)). flush() hands the values to loss(n, value) in the
-// order the samples were added, so reductions sum in the same order as before.
+// Cross-entropy losses of up to a packet of samples, finished together (simd::sample_losses): one
+// vector log1p for a packet of samples instead of a libm call per sample (measured, float,
+// AVX-512: logf was 15 % of the forward at 4096 x 200, 6 % at 4096 x 1000). flush() hands the
+// values to loss(n, value) in the order the samples were added, so reductions sum in the same
+// order as before.
 template <class T>
 class PendingLosses {
  public:
-  struct Smoothing {
-    bool on;
-    T eps, eps_per_class, weight_sum;
-  };
-  // Every lane starts with benign values (log 1, log1p 0): a partial flush computes all lanes, and
-  // lanes past count_ keep earlier samples' values, whose results are never used.
+  using Smoothing = simd::SampleLossSmoothing<T>;
+  // Every lane starts with benign values (log1p 0): a partial flush computes all lanes, and lanes
+  // past count_ keep earlier samples' values, whose results are never used.
   explicit PendingLosses(const Smoothing& s) : s_(s) {
     for (int k = 0; k < kSize; ++k) put_at(k, 0, T(0), T(0), T(1), T(0), T(0), T(0), true);
   }
 
   template <class LossFn>
   void add(Eigen::Index n, const TargetRowStats<T>& st, T x_y, T w_y, T shifted, LossFn& loss) {
-    put(n, st.max, st.others, st.sum, x_y, w_y, shifted, false);
+    put(n, st.max, st.others, st.target_exp, x_y, w_y, shifted, false);
     if (count_ == kSize) flush(loss);
   }
   // An ignored sample: its loss is exactly 0.
@@ -159,14 +154,8 @@ class PendingLosses {
   void flush(LossFn& loss) {
     using V = simd::Vec<T>;
     if (count_ == 0) return;
-    const V m = V::loadu(max_), others = V::loadu(others_), xy = V::loadu(x_y_);
-    const V log_sum = simd::log(V::loadu(sum_));
-    const auto confident = (xy == m) & (abs(xy) < V::set1(std::numeric_limits<T>::infinity()));
-    V v = V::loadu(w_y_) * select(confident, simd::log1p(others), log_sum - (xy - m));
-    if (s_.on) {
-      v = (V::set1(T(1)) - V::set1(s_.eps)) * v +
-          V::set1(s_.eps_per_class) * (V::set1(s_.weight_sum) * log_sum - V::loadu(shifted_));
-    }
+    const V v = simd::sample_losses(V::loadu(max_), V::loadu(others_), V::loadu(target_exp_),
+                                    V::loadu(x_y_), V::loadu(w_y_), V::loadu(shifted_), s_);
     alignas(64) T value[kSize];
     v.storeu(value);
     // count == count_: the bound spelled out for g++'s -Warray-bounds (scalar tier: kSize 1).
@@ -177,14 +166,15 @@ class PendingLosses {
 
  private:
   static constexpr int kSize = simd::Vec<T>::width;
-  void put(Eigen::Index n, T m, T others, T sum, T x_y, T w_y, T shifted, bool ignored) {
-    put_at(count_++, n, m, others, sum, x_y, w_y, shifted, ignored);
+  void put(Eigen::Index n, T m, T others, T target_exp, T x_y, T w_y, T shifted, bool ignored) {
+    put_at(count_++, n, m, others, target_exp, x_y, w_y, shifted, ignored);
   }
-  void put_at(int k, Eigen::Index n, T m, T others, T sum, T x_y, T w_y, T shifted, bool ignored) {
+  void put_at(int k, Eigen::Index n, T m, T others, T target_exp, T x_y, T w_y, T shifted,
+              bool ignored) {
     n_[k] = n;
     max_[k] = m;
     others_[k] = others;
-    sum_[k] = sum;
+    target_exp_[k] = target_exp;
     x_y_[k] = x_y;
     w_y_[k] = w_y;
     shifted_[k] = shifted;
@@ -194,7 +184,7 @@ class PendingLosses {
   Smoothing s_;
   int count_ = 0;
   Eigen::Index n_[kSize];
-  T max_[kSize], others_[kSize], sum_[kSize], x_y_[kSize], w_y_[kSize], shifted_[kSize];
+  T max_[kSize], others_[kSize], target_exp_[kSize], x_y_[kSize], w_y_[kSize], shifted_[kSize];
   bool ignored_[kSize];
 };
 

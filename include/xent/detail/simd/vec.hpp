@@ -1030,6 +1030,27 @@ XENT_SIMD_INLINE void widen(Vec<float> v, Vec<double>& lo, Vec<double>& hi) {
 #endif
 }
 
+// The inverse: lanes [0, w) from lo and [w, 2w) from hi, each rounded to float (to nearest).
+XENT_SIMD_INLINE Vec<float> narrow(Vec<double> lo, Vec<double> hi) {
+  Vec<float> v;
+#if defined(XENT_SIMD_TIER_AVX512)
+  const __m256 l = _mm512_cvtpd_ps(lo.p), h = _mm512_cvtpd_ps(hi.p);
+  v.p = _mm512_castpd_ps(
+      _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l)), _mm256_castps_pd(h), 1));
+#elif defined(XENT_SIMD_TIER_AVX2)
+  v.p =
+      _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo.p)), _mm256_cvtpd_ps(hi.p), 1);
+#elif defined(XENT_SIMD_TIER_SSE2)
+  v.p = _mm_movelh_ps(_mm_cvtpd_ps(lo.p), _mm_cvtpd_ps(hi.p));
+#elif defined(XENT_SIMD_TIER_NEON)
+  v.p = vcvt_high_f32_f64(vcvt_f32_f64(lo.p), hi.p);
+#else
+  (void)hi;
+  v.p = static_cast<float>(lo.p);
+#endif
+  return v;
+}
+
 }  // namespace simd
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
