@@ -4,12 +4,14 @@
 // figures are read from it, so no torch is needed here).
 //
 // Per cell and function (the error measure is ulps of the correctly rounded float, cells.hpp):
-// - where the committed run met the issue's target against PyTorch, it must still hold:
-//   xent's max error <= PyTorch's max + 0.5 ulp, xent's mean error <= PyTorch's mean, up to an
-//   instruction-set allowance (below: the figures come from one AVX-512 build, and xent's results
-//   differ in the last bits between AVX-512, AVX2, SSE2 and scalar builds);
-// - where it missed (tools/accuracy/README.md explains each miss), xent must not get worse than
-//   its own committed figures by more than the same allowance;
+// - xent's mean error must not exceed its committed mean (at most PyTorch's where the issue's
+//   target was met) by more than an instruction-set allowance (below: the figures come from one
+//   AVX-512 build, and xent's results differ in the last bits between AVX-512, AVX2, SSE2 and
+//   scalar builds);
+// - where the committed run met the issue's target against PyTorch, the max must still meet it:
+//   xent's max error <= PyTorch's max + 0.5 ulp, up to the same allowance; where it missed
+//   (tools/accuracy/README.md explains each miss), xent's max must not exceed its own committed
+//   figure by more than the allowance;
 // - per sample, cross-entropy and (without smoothing) the gradient's target entry are within
 //   4 ulp of the truth (the issue's target; full relative precision as p_y -> 1 on the cells
 //   whose 1 - p_y reaches 1e-26). It holds because each shift x_c - m enters its exp with its
@@ -92,11 +94,15 @@ TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every 
       const double max = got_f.max_or_inf(), mean = got_f.mean();
       INFO("xent max " << max << " mean " << mean << "; committed xent max " << x.max << " mean "
                        << x.mean << ", PyTorch max " << t.max << " mean " << t.mean);
-      // Where the committed run met the target against PyTorch this is the target; where it
+      // The max: where the committed run met the target against PyTorch this is the target
+      // (a cell's worst element moves far with a last-bit change where results cancel); where it
       // missed, xent's own committed figure; where PyTorch's max is infinite (non-finite
-      // results), xent's own committed figure too.
+      // results), xent's own committed figure too. The mean: xent's own committed figure, which
+      // is at most PyTorch's where the target was met (means are stable across builds), so that
+      // an accuracy gain, once committed, stays (e.g. cross-entropy finished in double: C = 10
+      // means 0.27 ulp, where PyTorch's are 0.35 and the float tail's were 0.36).
       const double max_bound = std::isinf(t.max) ? x.max : std::max(t.max + 0.5, x.max);
-      const double mean_bound = std::max(t.mean, x.mean);
+      const double mean_bound = x.mean;
       if (!std::isinf(max_bound)) CHECK(max <= max_bound * (1 + kRelativeSlack) + kMaxSlack);
       CHECK(mean <= mean_bound * (1 + kRelativeSlack) + kMeanSlack);
     }
