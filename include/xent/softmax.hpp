@@ -92,26 +92,18 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
             return;
           }
           // x - max is stored while summing (the stores, and the reads of their lines, overlap the
-          // exps), then the log-sum is subtracted in place. After an online pass block b holds
-          // x - block_max[b] and subtracts (max - block_max[b]) + log-sum: |that| <= |result|, so
-          // still about 1 ulp. (Measured: the online pass reading x again to stream the result is
-          // 30 % slower at 64 x 128000; without streaming, so is two passes at 4096 x 1000, the
-          // output lines then being read in a pass with no exps to hide them.)
+          // exps), then the log-sum is subtracted in place. An online pass stores x itself, and
+          // (x - max) - log-sum is formed in place. (Measured: the online pass reading x again to
+          // stream the result is 30 % slower at 64 x 128000; without streaming, so is two passes at
+          // 4096 x 1000, the output lines then being read in a pass with no exps to hide them.)
           detail::simd::scan_row<false>(src, rows.cols(), detail::simd::kMaxApart,
                                         static_cast<Scalar*>(nullptr),
                                         static_cast<const Scalar*>(nullptr), scan, row_out, next);
-          const Scalar log_sum = scan.log_sum();
           if (scan.blocks == 0) {
-            detail::simd::contiguous_subtract(row_out, rows.cols(), log_sum);
+            detail::simd::contiguous_subtract(row_out, rows.cols(), scan.log_sum());
           } else {
-            for (Eigen::Index b = 0; b < scan.blocks; ++b) {
-              const Eigen::Index lo = b * scan.block;
-              const Scalar shift = scan.block_max[b] == scan.max
-                                       ? log_sum
-                                       : (scan.max - scan.block_max[b]) + log_sum;
-              detail::simd::contiguous_subtract(row_out + lo,
-                                                std::min(scan.block, rows.cols() - lo), shift);
-            }
+            detail::simd::contiguous_log_softmax(row_out, row_out, rows.cols(), scan.max,
+                                                 scan.log_sum(), false);
           }
         } else {
           const auto st = detail::row_stats(rows.row(n));
