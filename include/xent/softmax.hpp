@@ -311,6 +311,8 @@ void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
+        // No classes: nothing to write (and row(n) of a matrix without data is UB in Eigen).
+        if (yr.cols() == 0) return;
         using Scalar = typename Y::Scalar;
         if (detail::simd::run_lanes<Scalar>(
                 gr, yr, dst,
@@ -371,6 +373,8 @@ void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::Matr
   detail::with_samples_in_rows(y, layout, [&](const auto& yr) {
     detail::with_samples_in_rows(g, layout, [&](const auto& gr) {
       detail::with_samples_in_rows(detail::output_view(result.derived()), layout, [&](auto&& dst) {
+        // No classes: nothing to write (and row(n) of a matrix without data is UB in Eigen).
+        if (yr.cols() == 0) return;
         using Scalar = typename Y::Scalar;
         if (detail::simd::run_lanes<Scalar>(
                 gr, yr, dst,

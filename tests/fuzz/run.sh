@@ -76,39 +76,58 @@ done
 for p in "${pids[@]}"; do wait "$p" || failed=1; done
 ((failed == 0)) || exit 1
 
-status=0
-for h in "${HARNESSES[@]}"; do
-  name=${h#fuzz_}
-  scratch=$OUT/corpus/$name
+fuzz() {  # fuzz <harness>: replay its regressions, then fuzz; a report in $OUT/logs/<harness>.report
+  local h=$1 name=${1#fuzz_} start=$SECONDS status=0
+  local scratch=$OUT/corpus/$name seeds=$OUT/corpus/$name.seeds
   mkdir -p "$scratch"
   # The committed corpus goes in as seed inputs, listed in name order (a directory is read in the
   # filesystem's order, one more difference between machines); the inputs the run adds go to the
   # scratch directory.
-  seeds=$OUT/corpus/$name.seeds
   printf '%s\n' tests/fuzz/corpus/"$name"/* | LC_ALL=C sort | paste -sd, - >"$seeds"
-  start=$SECONDS
   # Regression inputs first (must pass), then the fuzzing run on the scratch corpus.
-  regressions=()
+  local regressions=()
   [[ -d tests/fuzz/regressions/$name ]] && regressions=(tests/fuzz/regressions/"$name")
   if ((${#regressions[@]})) && ! "$OUT/$h" -runs=0 -artifact_prefix="$OUT/artifacts/$h-" \
     "${regressions[@]}" >"$OUT/logs/$h.regressions.log" 2>&1; then
-    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.regressions.log" | head -n 30 >&2
-    echo "== $h: REGRESSION INPUT FAILED" >&2
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.regressions.log" | head -n 30
+    echo "== $h: REGRESSION INPUT FAILED"
     status=1
   fi
   if "$OUT/$h" "${BOUND[@]}" -seed="$SEED" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$OUT/artifacts/$h-" -print_final_stats=1 -seed_inputs=@"$seeds" "$scratch" \
     >"$OUT/logs/$h.log" 2>&1; then
+    local runs
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$h.log" | grep -o '[0-9]*$' || true)
     echo "== $h: ran $((SECONDS - start)) s, ${runs:-?} inputs, no finding"
   else
-    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.log" | head -n 30 >&2
-    tail -n 4 "$OUT/logs/$h.log" >&2
+    grep -A8 'fuzz finding\|ERROR\|runtime error' "$OUT/logs/$h.log" | head -n 30
+    tail -n 4 "$OUT/logs/$h.log"
     # The input itself (libFuzzer prints small ones in base64), so that a finding on another
     # machine can be replayed here: base64 -d > tests/fuzz/regressions/<harness>/<name>.
-    grep -m1 '^Base64: ' "$OUT/logs/$h.log" >&2 || true
-    echo "== $h: FINDING after $((SECONDS - start)) s (inputs in $OUT/artifacts/)" >&2
+    grep -m1 '^Base64: ' "$OUT/logs/$h.log" || true
+    echo "== $h: FINDING after $((SECONDS - start)) s (inputs in $OUT/artifacts/)"
     status=1
   fi
+  return $status
+}
+
+# Two harnesses at a time (each fuzzer is one process on one core); each report is printed when
+# its harness ends, whole, so that the two do not interleave.
+status=0
+pending=()
+finish() {  # finish <harness> <pid>
+  if wait "$2"; then cat "$OUT/logs/$1.report"; else cat "$OUT/logs/$1.report" >&2; status=1; fi
+}
+for h in "${HARNESSES[@]}"; do
+  fuzz "$h" >"$OUT/logs/$h.report" 2>&1 &
+  pending+=("$h" $!)
+  if ((${#pending[@]} == 4)); then
+    finish "${pending[0]}" "${pending[1]}"
+    pending=("${pending[@]:2}")
+  fi
+done
+while ((${#pending[@]})); do
+  finish "${pending[0]}" "${pending[1]}"
+  pending=("${pending[@]:2}")
 done
 exit $status

@@ -6,7 +6,7 @@ Regenerate with (from the repository root; Debian's torch 1.13.1 is only importa
     /usr/bin/python3 tests/golden/generate.py
 
 The output is deterministic (fixed numpy seed, 1 torch thread); rerunning it rewrites the same files.
-tests/test_golden.cpp reads the fixtures through tests/golden_fixtures.hpp.
+tests/test_golden*.cpp read the fixtures through tests/golden_fixtures.hpp.
 
 File format (plain text, one record per line, fields separated by single spaces)
 -------------------------------------------------------------------------------
