@@ -54,29 +54,41 @@ mkdir -p "$OUT/artifacts" "$OUT/logs"
 build() {  # build <harness>: compile, print the time
   local h=$1 start=$SECONDS
   if ! "$CXX" "${FLAGS[@]}" "tests/fuzz/$h.cpp" -o "$OUT/$h" >"$OUT/logs/$h.build.log" 2>&1; then
-    cat "$OUT/logs/$h.build.log" >&2
-    echo "== $h: BUILD FAILED" >&2
+    cat "$OUT/logs/$h.build.log"
+    echo "== $h: BUILD FAILED"
     return 1
   fi
   echo "== $h: built in $((SECONDS - start)) s"
 }
 
-# Two compiles at a time.
-echo "== building ${HARNESSES[*]} ($CXX $MARCH)"
-pids=()
-failed=0
-for h in "${HARNESSES[@]}"; do
-  build "$h" &
-  pids+=($!)
-  if ((${#pids[@]} == 2)); then
-    wait "${pids[0]}" || failed=1
-    pids=("${pids[1]}")
-  fi
-done
-for p in "${pids[@]}"; do wait "$p" || failed=1; done
-((failed == 0)) || exit 1
+# in_pairs <function> <harness...>: "function harness" for each harness, two at a time (one per
+# core); each one's output is printed whole when it ends, in order, so that the two do not
+# interleave; fails if any fails.
+in_pairs() {
+  local fn=$1 h failed=0 pending=()
+  shift
+  report() {  # report <harness> <pid>
+    if wait "$2"; then cat "$OUT/logs/$1.$fn.txt"; else cat "$OUT/logs/$1.$fn.txt" >&2; failed=1; fi
+  }
+  for h in "$@"; do
+    "$fn" "$h" >"$OUT/logs/$h.$fn.txt" 2>&1 &
+    pending+=("$h" $!)
+    if ((${#pending[@]} == 4)); then
+      report "${pending[0]}" "${pending[1]}"
+      pending=("${pending[@]:2}")
+    fi
+  done
+  while ((${#pending[@]})); do
+    report "${pending[0]}" "${pending[1]}"
+    pending=("${pending[@]:2}")
+  done
+  return $failed
+}
 
-fuzz() {  # fuzz <harness>: replay its regressions, then fuzz; a report in $OUT/logs/<harness>.report
+echo "== building ${HARNESSES[*]} ($CXX $MARCH)"
+in_pairs build "${HARNESSES[@]}" || exit 1
+
+fuzz() {  # fuzz <harness>: replay its regressions, then fuzz
   local h=$1 name=${1#fuzz_} start=$SECONDS status=0
   local scratch=$OUT/corpus/$name seeds=$OUT/corpus/$name.seeds
   mkdir -p "$scratch"
@@ -111,23 +123,4 @@ fuzz() {  # fuzz <harness>: replay its regressions, then fuzz; a report in $OUT/
   return $status
 }
 
-# Two harnesses at a time (each fuzzer is one process on one core); each report is printed when
-# its harness ends, whole, so that the two do not interleave.
-status=0
-pending=()
-finish() {  # finish <harness> <pid>
-  if wait "$2"; then cat "$OUT/logs/$1.report"; else cat "$OUT/logs/$1.report" >&2; status=1; fi
-}
-for h in "${HARNESSES[@]}"; do
-  fuzz "$h" >"$OUT/logs/$h.report" 2>&1 &
-  pending+=("$h" $!)
-  if ((${#pending[@]} == 4)); then
-    finish "${pending[0]}" "${pending[1]}"
-    pending=("${pending[@]:2}")
-  fi
-done
-while ((${#pending[@]})); do
-  finish "${pending[0]}" "${pending[1]}"
-  pending=("${pending[@]:2}")
-done
-exit $status
+in_pairs fuzz "${HARNESSES[@]}"
