@@ -299,6 +299,34 @@ TEMPLATE_TEST_CASE("row kernels on adversarial values", "[row_kernels]", float, 
   }
 }
 
+// As p_max -> 1, softmax's dominant entry is 1 / (1 + others): with the row's sum formed in
+// double from others and the max's term (RowScan::ratio_to_sum) it is the correctly rounded value
+// of the float statistics, within 0.5 ulp plus the sum's own error (others ~ 1.5e-5 here, summed
+// within ~1e-6 of itself: 1e-11, under 0.001 ulp of p_max). Rounding the float sum 1 + others
+// before the reciprocal, as before, cost up to 1.5 ulp (2.27 ulp on a C = 1000 cell of
+// tools/accuracy). Both passes; the online pass stores the max's block unscaled.
+TEST_CASE("softmax's dominant entry is correctly rounded as p_max -> 1",
+          "[row_kernels][precision]") {
+  const Index rows = 512, classes = 1000;
+  Rng rng(2027);
+  RowMat<float> x = random_uniform<float>(rows, classes, rng, -4.0, 0.0);
+  for (Index n = 0; n < rows; ++n) x(n, (n * 37) % classes) = static_cast<float>(14 + (n % 7));
+  for (const std::size_t online : {kNeverOnline, kAlwaysOnline}) {
+    const OnlineRows setting(online);
+    INFO((online == kAlwaysOnline ? "online pass" : "two passes"));
+    const RowMat<float> p = xent::softmax(x);
+    const Mat<LD> expected = xent::reference::softmax<LD>(x);
+    double worst = 0;
+    for (Index n = 0; n < rows; ++n) {
+      const Index c = (n * 37) % classes;
+      const double ulp = std::ldexp(1.0, -24);  // p_max in [1/2, 1)
+      worst = std::max(worst, static_cast<double>(std::fabs(p(n, c) - expected(n, c))) / ulp);
+    }
+    INFO("worst p_max error: " << worst << " ulp");
+    REQUIRE(worst <= 0.501);
+  }
+}
+
 TEMPLATE_TEST_CASE("row kernels read outer-strided Maps and Blocks in place", "[row_kernels]", float,
                    double) {
   using S = TestType;

@@ -147,10 +147,10 @@ struct CrossEntropyKernel {
             st.others, st.target_exp, w_y, g, {smoothing, eps, eps_per_class, weight_sum});
         if constexpr (kFused) {
           if (!smoothing) {
-            simd::scan_rescale(exps, classes, g * w_y / st.sum, Scalar(0),
+            simd::scan_rescale(exps, classes, scan.ratio_to_sum(g, w_y), Scalar(0),
                                static_cast<const Scalar*>(nullptr), scan);
           } else {
-            simd::scan_rescale(exps, classes, g * total_q / st.sum, g * eps_per_class,
+            simd::scan_rescale(exps, classes, scan.ratio_to_sum(g, total_q), g * eps_per_class,
                                weighted ? opts.weight_as<Scalar>().data() : nullptr, scan);
           }
           exps[y] = target_grad;
@@ -284,7 +284,7 @@ struct CrossEntropyKernel {
         loss(n, total * std::log(scan.sum) - scan.shifted);
         if constexpr (kGrad) {
           const Scalar g = scale(n);
-          simd::prob_rescale(exps, classes, p, g * total / scan.sum, g, scan);
+          simd::prob_rescale(exps, classes, p, scan.ratio_to_sum(g, total), g, scan);
         }
         continue;
       }

@@ -162,7 +162,8 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
             detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart,
                                           scratch, static_cast<const Scalar*>(nullptr), scan,
                                           static_cast<Scalar*>(nullptr), next);
-            detail::simd::scan_scale_into(scratch, e, rows.cols(), 1 / scan.sum, scan, stream);
+            detail::simd::scan_scale_into(scratch, e, rows.cols(), scan.ratio_to_sum(Scalar(1)),
+                                          scan, stream);
             return;
           }
           // The max's term apart: sum = 1 + others, one rounding (added among the others, the 1
@@ -170,7 +171,7 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
           detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart, e,
                                         static_cast<const Scalar*>(nullptr), scan,
                                         static_cast<Scalar*>(nullptr), next);
-          detail::simd::scan_rescale(e, rows.cols(), 1 / scan.sum, Scalar(0),
+          detail::simd::scan_rescale(e, rows.cols(), scan.ratio_to_sum(Scalar(1)), Scalar(0),
                                      static_cast<const Scalar*>(nullptr), scan);
         } else {
           const auto st = detail::row_stats(rows.row(n));

@@ -127,28 +127,29 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
   total = reduce_add(a.w0);
 }
 
-// e_c = a f_b e_c - g q_c over a row scanned by scan_prob_row (f_b: the online block factor).
+// e_c = a_b e_c - g q_c over a row scanned by scan_prob_row, a_b = ratio times the block's factor
+// (RowScan::block_factor, applied by with_factor).
 template <class T>
-void prob_rescale(T* e, Eigen::Index n, const ProbTargets<T>& p, T a, T g, const RowScan<T>& r) {
+void prob_rescale(T* e, Eigen::Index n, const ProbTargets<T>& p, typename RowScan<T>::Wide ratio,
+                  T g, const RowScan<T>& r) {
   using V = Vec<T>;
   constexpr Eigen::Index W = V::width;
   const V vg = V::set1(g);
   const Eigen::Index block = r.blocks == 0 ? std::max<Eigen::Index>(n, 1) : r.block;
   for (Eigen::Index lo = 0, k = 0; lo < n; lo += block, ++k) {
     const Eigen::Index hi = std::min(n, lo + block);
-    const T f =
-        r.blocks == 0 || r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
-    const V va = V::set1(a * f);
-    for (Eigen::Index i = lo; i < hi; i += W) {
-      const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
-      Mask<T> zero;
-      const V qv = p.q(i, count, zero);
-      if (count == W) {
-        (va * V::loadu(e + i) - vg * qv).storeu(e + i);
-      } else {
-        (va * V::load_tail(e + i, count, T(0)) - vg * qv).store_tail(e + i, count);
+    with_factor(r.block_factor(ratio, k), [&](auto scale) {
+      for (Eigen::Index i = lo; i < hi; i += W) {
+        const int count = static_cast<int>(std::min<Eigen::Index>(W, hi - i));
+        Mask<T> zero;
+        const V qv = p.q(i, count, zero);
+        if (count == W) {
+          (scale(V::loadu(e + i)) - vg * qv).storeu(e + i);
+        } else {
+          (scale(V::load_tail(e + i, count, T(0))) - vg * qv).store_tail(e + i, count);
+        }
       }
-    }
+    });
   }
 }
 

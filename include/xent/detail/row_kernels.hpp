@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "../tuning.hpp"
 #include "simd/math.hpp"
@@ -213,6 +214,25 @@ struct CompensatedTotal {
   Vec<T> with(Vec<T> last) const { return (sum + last) + error; }
 };
 
+// A factor high + low applied to stored exps: low is high's rounding error, or 0 (RowScan::
+// block_factor).
+template <class T>
+struct Factor {
+  T high, low;
+};
+
+// Calls body(scale) with scale(v) = v * f.high, or fma(v, high, v * low) when f has a low part:
+// the caller's loop is compiled once per form, so the common one-part loop is not slowed.
+template <class T, class Body>
+XENT_SIMD_INLINE void with_factor(Factor<T> f, Body&& body) {
+  const Vec<T> high = Vec<T>::set1(f.high), low = Vec<T>::set1(f.low);
+  if (f.low == 0) {
+    body([high](Vec<T> v) { return v * high; });
+  } else {
+    body([high, low](Vec<T> v) { return fma(v, high, v * low); });
+  }
+}
+
 // The result of scanning one row: the statistics, the shifted sum sum_c w_c (x_c - max) when asked,
 // and, after an online pass, the running max each block's stored exps were taken against.
 template <class T>
@@ -225,6 +245,28 @@ struct RowScan {
   // probability -> 1 (log of a rounded 1 + others loses others' digits below 2^-24: log_softmax's
   // max entry).
   T log_sum() const { return max_apart ? std::log1p(others) : std::log(sum); }
+  // a * b / sum and the factors of the stored exps below carry one rounding for float rows: the
+  // sum is taken as others + target_exp and the factors formed in double (as p_max -> 1 the float
+  // sum's own rounding is up to 1 ulp of p_max = 1 / sum; tools/accuracy).
+  using Wide = std::conditional_t<std::is_same<T, float>::value, double, T>;
+  Wide ratio_to_sum(T a, T b = T(1)) const {
+    return Wide(a) * Wide(b) / (Wide(others) + Wide(target_exp));
+  }
+  // ratio * exp(block_max[k] - max), the factor of block k's stored exps (ratio alone after two
+  // passes and for the max's block), as high + low: low is high's rounding error for an online
+  // float block (0 otherwise), applied as fma(e, high, e * low), so that block's results carry
+  // only their exp's rounding and the last one (rounded once to float, the factor cost softmax
+  // 1.56 ulp at C = 262 144 where an exp of 0.35 ulp met a factor of 0.48 ulp; 1.21 so).
+  Factor<T> block_factor(Wide ratio, Eigen::Index k) const {
+    if (blocks == 0 || block_max[k] == max) return {static_cast<T>(ratio), T(0)};
+    if constexpr (std::is_same<T, float>::value) {  // the difference is exact in double
+      const Wide f = ratio * std::exp(Wide(block_max[k]) - Wide(max));
+      const T high = static_cast<T>(f);
+      return {high, static_cast<T>(f - Wide(high))};
+    } else {
+      return {static_cast<T>(ratio * exp_difference(block_max[k], max)), T(0)};
+    }
+  }
   Eigen::Index block;   // online: the block length (exps of block b are exp(x - block_max[b]))
   Eigen::Index blocks;  // 0: two passes, every stored exp is exp(x - max)
   T block_max[kMaxBlocks];
@@ -383,23 +425,26 @@ ContiguousStats<T> contiguous_stats(const T* x, Eigen::Index n, Eigen::Index y, 
   return {m, others + a.target_exp, others, a.target_exp};
 }
 
-// e[c] = a * e[c] - b * w[c] over a contiguous row (w null: b alone is subtracted).
+// e[c] = a * e[c] - b * w[c] over a contiguous row (w null: b alone is subtracted), a applied in
+// its parts (with_factor).
 template <class T>
-void contiguous_rescale(T* e, Eigen::Index n, T a, T b, const T* w) {
+void contiguous_rescale(T* e, Eigen::Index n, Factor<T> a, T b, const T* w) {
   using V = Vec<T>;
   constexpr Eigen::Index W = V::width;
-  const V va = V::set1(a), vb = V::set1(b);
-  Eigen::Index i = 0;
-  const auto value = [&](V v, Eigen::Index at, int count) {
-    if (b == 0) return va * v;
-    if (!w) return va * v - vb;
-    return va * v - vb * (count == W ? V::loadu(w + at) : V::load_tail(w + at, count, T(0)));
-  };
-  for (; i + W <= n; i += W) value(V::loadu(e + i), i, W).storeu(e + i);
-  if (i < n) {
-    const int count = static_cast<int>(n - i);
-    value(V::load_tail(e + i, count, T(0)), i, count).store_tail(e + i, count);
-  }
+  const V vb = V::set1(b);
+  with_factor(a, [&](auto scale) {
+    const auto value = [&](V v, Eigen::Index at, int count) {
+      if (b == 0) return scale(v);
+      if (!w) return scale(v) - vb;
+      return scale(v) - vb * (count == W ? V::loadu(w + at) : V::load_tail(w + at, count, T(0)));
+    };
+    Eigen::Index i = 0;
+    for (; i + W <= n; i += W) value(V::loadu(e + i), i, W).storeu(e + i);
+    if (i < n) {
+      const int count = static_cast<int>(n - i);
+      value(V::load_tail(e + i, count, T(0)), i, count).store_tail(e + i, count);
+    }
+  });
 }
 
 // Whether an output of `elements` values is written with non-temporal stores
@@ -577,41 +622,42 @@ void contiguous_softmax_backward(const T* g, const T* y, T* out, Eigen::Index n,
   });
 }
 
-// contiguous_rescale of exps stored by scan_row: after an online pass, block b's exps are taken
-// against block_max[b] and get the factor exp(block_max[b] - max) folded into a.
+// contiguous_rescale of exps stored by scan_row with a = ratio times each block's factor
+// (RowScan::block_factor).
 template <class T>
-void scan_rescale(T* e, Eigen::Index n, T a, T b, const T* w, const RowScan<T>& r) {
+void scan_rescale(T* e, Eigen::Index n, typename RowScan<T>::Wide ratio, T b, const T* w,
+                  const RowScan<T>& r) {
   if (r.blocks == 0) {
-    contiguous_rescale(e, n, a, b, w);
+    contiguous_rescale(e, n, r.block_factor(ratio, 0), b, w);
     return;
   }
   for (Eigen::Index k = 0; k < r.blocks; ++k) {
     const Eigen::Index lo = k * r.block, len = std::min(r.block, n - lo);
-    const T f = r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max);
-    contiguous_rescale(e + lo, len, a * f, b, w ? w + lo : w);
+    contiguous_rescale(e + lo, len, r.block_factor(ratio, k), b, w ? w + lo : w);
   }
 }
 
-// out = a * e over a contiguous row, e stored by scan_row (its online blocks rescaled as in
+// out = ratio * e over a contiguous row, e stored by scan_row (its online blocks rescaled as in
 // scan_rescale), out written once (streamed when asked).
 template <class T>
-void scan_scale_into(const T* e, T* out, Eigen::Index n, T a, const RowScan<T>& r, bool stream) {
+void scan_scale_into(const T* e, T* out, Eigen::Index n, typename RowScan<T>::Wide ratio,
+                     const RowScan<T>& r, bool stream) {
   using V = Vec<T>;
   constexpr int W = V::width;
-  const auto scale = [&](Eigen::Index lo, Eigen::Index len, T factor) {
-    const V va = V::set1(factor);
-    write_row(out + lo, len, stream, [&](Eigen::Index at, int count) {
-      return va * (count == W ? V::loadu(e + lo + at) : V::load_tail(e + lo + at, count, T(0)));
+  const auto scale = [&](Eigen::Index lo, Eigen::Index len, Factor<T> f) {
+    with_factor(f, [&](auto by) {
+      write_row(out + lo, len, stream, [&](Eigen::Index at, int count) {
+        return by(count == W ? V::loadu(e + lo + at) : V::load_tail(e + lo + at, count, T(0)));
+      });
     });
   };
   if (r.blocks == 0) {
-    scale(0, n, a);
+    scale(0, n, r.block_factor(ratio, 0));
     return;
   }
   for (Eigen::Index k = 0; k < r.blocks; ++k) {
     const Eigen::Index lo = k * r.block;
-    scale(lo, std::min(r.block, n - lo),
-          a * (r.block_max[k] == r.max ? T(1) : exp_difference(r.block_max[k], r.max)));
+    scale(lo, std::min(r.block, n - lo), r.block_factor(ratio, k));
   }
 }
 
