@@ -42,8 +42,9 @@ if grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo &&
 else
   MARCH=-march=native
 fi
-# Warnings are shown, not errors: the warning policy is enforced by the test suite's build of the
-# same harnesses (fuzz_replay_*), and a new warning in a header should not stop the fuzzing.
+# Warnings are shown, not errors: the warning policy is enforced by .ci/run's stage f (the same
+# harnesses, g++ with every warning an error), and a new warning in a header should not stop the
+# fuzzing.
 # -g1: line tables (file:line in reports) at a fraction of -g's compile time.
 FLAGS=(-std=c++17 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all "$MARCH"
   -Wall -Wextra -Iinclude -isystem "$eigen")
