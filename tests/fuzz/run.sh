@@ -34,13 +34,15 @@ eigen=$(pkg-config --variable=includedir eigen3 2>/dev/null || true)
 [[ -d $eigen/Eigen ]] || eigen=$eigen/eigen3
 
 # The widest instruction set the CPU runs: xent's kernels differ per ISA, and the AVX-512 tier has
-# the most code (masked tails, 16-lane strips). -march=x86-64-v4 rather than -march=native so that
-# the build does not depend on the exact CPU model; other machines fuzz their native tier.
-if grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo &&
-  grep -q avx512dq /proc/cpuinfo && grep -q avx512vl /proc/cpuinfo; then
+# the most code (masked tails, 16-lane strips). The tier's -march rather than -march=native, so
+# that the build does not depend on the exact CPU model (tools/cpu_tiers.sh reads /proc/cpuinfo).
+source tools/cpu_tiers.sh
+if [[ -z $(cpu_lacks x86-64-v4) ]]; then
   MARCH=-march=x86-64-v4
+elif [[ -z $(cpu_lacks x86-64-v3) ]]; then
+  MARCH=-march=x86-64-v3
 else
-  MARCH=-march=native
+  MARCH=-march=x86-64
 fi
 # Warnings are shown, not errors: the warning policy is enforced by .ci/run's stage f (the same
 # harnesses, g++ with every warning an error), and a new warning in a header should not stop the
