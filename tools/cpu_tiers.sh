@@ -1,7 +1,7 @@
 # Sourced by the scripts that run binaries built for an x86-64 instruction-set tier (.ci/run,
 # tests/fuzz/run.sh, benchmarks/run.sh; tools/accuracy/run.sh builds -march=native, which any CPU
-# runs): a binary built for a tier the CPU
-# lacks dies with SIGILL, so such a tier is built but not run.
+# runs): a binary built for a tier the CPU lacks dies with SIGILL, so such a tier is built but not
+# run.
 #
 #   cpu_lacks <tier>   prints what the CPU lacks to run code built with -march=<tier>, or nothing
 #                      if it can run it. Tiers: x86-64-v4 (AVX-512F/BW/CD/DQ/VL, on top of v3),
