@@ -1,23 +1,29 @@
-// The accuracy study's bounds (issue 5), pinned: xent's errors on the cells of
-// tools/accuracy/cells.hpp, recomputed here against the same long-double truth, must meet the
-// committed figures of tools/accuracy/results.csv (written by tools/accuracy/run.sh; PyTorch's
-// figures are read from it, so no torch is needed here).
+// The accuracy study's figures, pinned: xent's errors on the cells of tools/accuracy/cells.hpp,
+// recomputed here against the same long-double truth, must not exceed xent's own committed figures
+// for the instruction-set tier the test was built for (the error measure is ulps of the correctly
+// rounded float, cells.hpp). The figures are in tools/accuracy/tiers.csv, one set per tier
+// (tools/accuracy/record_tiers.sh writes them: this test, built with g++ -O2 and the full sweep
+// for each tier the CPU runs, run with XENT_ACCURACY_RECORD set). Tiers differ in the last bits
+// (SSE2 and the scalar fallback have no FMA; AVX2 has fewer vector accumulators than AVX-512, so
+// its long sums round differently: at C = 262 144 its cross-entropy mean is 0.90 ulp where
+// AVX-512's is 0.40), so each is pinned to its own.
 //
-// Per cell and function (the error measure is ulps of the correctly rounded float, cells.hpp):
-// - xent's mean error must not exceed its committed mean (at most PyTorch's where the issue's
-//   target was met) by more than an instruction-set allowance (below: the figures come from one
-//   AVX-512 build, and xent's results differ in the last bits between AVX-512, AVX2, SSE2 and
-//   scalar builds);
-// - where the committed run met the issue's target against PyTorch, the max must still meet it:
-//   xent's max error <= PyTorch's max + 0.5 ulp, up to the same allowance; where it missed
-//   (tools/accuracy/README.md explains each miss), xent's max must not exceed its own committed
-//   figure by more than the allowance;
-// - per sample, cross-entropy and (without smoothing) the gradient's target entry are within
-//   4 ulp of the truth (the issue's target; full relative precision as p_y -> 1 on the cells
-//   whose 1 - p_y reaches 1e-26). It holds because each shift x_c - m enters its exp with its
-//   rounding error folded back (simd::exp_difference): before, the rounded shift alone cost up
-//   to |x_c - m| / 2 ulp (64 ulp measured).
+// Per cell and function, both the max and the mean error are pinned to the tier's figures, with
+// the allowance of a different compiler (g++ and clang contract products into FMAs differently:
+// up to 0.5 ulp on a max, 0.02 on a mean; figures of thousands of ulps, where results cancel, move
+// with any last-bit change: 1 % of them is allowed too). A tier without committed figures (NEON,
+// or SSE2 with -mfma) is held to the worst committed tier's figure, with a warning.
+//
+// Then the README's claims, on every tier and cell (see README "Accuracy"):
+// - where the row is confident (p_y -> 1, PyTorch returns 0), cross-entropy, the gradient's target
+//   entry and log_softmax stay within 3 ulp; softmax stays within 4.5 ulp on every cell;
+// - per sample, cross-entropy and (without smoothing) the gradient's target entry are within 4 ulp
+//   of the truth (full relative precision as p_y -> 1 on the cells whose 1 - p_y reaches 1e-26).
+//   It holds because each shift x_c - m enters its exp with its rounding error folded back
+//   (simd::exp_difference): rounding the shift alone cost up to |x_c - m| / 2 ulp (64 measured).
+#include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <sstream>
 #include <string>
@@ -30,59 +36,80 @@ namespace {
 
 using namespace xacc;
 
-// Instruction-set allowances. results.csv comes from an AVX-512 build (g++ -O2 -march=native),
-// where the compiler also contracts the scalar epilogues (target entry, smoothing terms) into
-// FMAs. That build gets 0.5 ulp on a max and 0.02 on a mean (clang and g++ contract differently).
-// The SSE2 and AVX2 builds round differently (SSE2: no FMA, each product rounded; fewer vector
-// accumulators): SSE2 measures up to 0.08 ulp more on a cell's mean error at C <= 1000 (the cells
-// these builds run; 0.40 at C = 32 768), up to 1 ulp more on its max. Figures of thousands of ulps
-// (cancellations) move with any last-bit change: 1 % of them is allowed too. The scalar fallback
-// (no FMA, one lane) meets the same allowances. The per-sample bounds hold on every build and
-// every cell.
-#if defined(__AVX512F__) && defined(__FMA__) && !defined(XENT_SIMD_SCALAR)
-#define XENT_ACCURACY_FIGURES_TIER 1  // the tier results.csv was measured on
-constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
-#else
-#define XENT_ACCURACY_FIGURES_TIER 0
-constexpr double kMaxSlack = 1.0, kMeanSlack = 0.25, kRelativeSlack = 0.01;
-#endif
+// The tier this file was built for: the name of xent's instruction-set namespace.
+#define XENT_ACCURACY_STRINGIFY2(x) #x
+#define XENT_ACCURACY_STRINGIFY(x) XENT_ACCURACY_STRINGIFY2(x)
+const std::string kTier = XENT_ACCURACY_STRINGIFY(XENT_SIMD_ISA_NAMESPACE);
 
-struct Committed {
+constexpr double kMaxSlack = 0.5, kMeanSlack = 0.02, kRelativeSlack = 0.01;
+
+struct Figures {
   double max, mean;
 };
+using Key = std::tuple<std::string, int, std::string>;  // (tier, cell, function)
 
-// (cell, function, contender) -> committed figures.
-std::map<std::tuple<int, std::string, std::string>, Committed> read_results() {
-  std::ifstream in(XENT_TEST_DATA_DIR "/../tools/accuracy/results.csv");
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> f;
+  std::stringstream ss(line);
+  for (std::string s; std::getline(ss, s, ',');) f.push_back(s);
+  return f;
+}
+
+// Every tier's committed figures (tools/accuracy/tiers.csv).
+std::map<Key, Figures> read_figures() {
+  std::map<Key, Figures> out;
+  std::ifstream in(XENT_TEST_DATA_DIR "/../tools/accuracy/tiers.csv");
   REQUIRE(in);
-  std::map<std::tuple<int, std::string, std::string>, Committed> out;
   std::string line;
-  std::getline(in, line);  // header
+  std::getline(in, line);  // tier,cell,function,max_ulp,mean_ulp
   while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string f[11];
-    for (auto& s : f) std::getline(ss, s, ',');
-    out[{std::stoi(f[0]), f[5], f[6]}] = {std::stod(f[8]), std::stod(f[9])};
+    const auto f = split_csv(line);
+    REQUIRE(f.size() == 5);
+    out[{f[0], std::stoi(f[1]), f[2]}] = {std::stod(f[3]), std::stod(f[4])};
   }
   return out;
 }
 
-// The issue's per-sample target.
+// This tier's figure for (cell, function); for a tier without figures, the worst committed one.
+Figures pinned(const std::map<Key, Figures>& all, int cell, const std::string& fn, bool* own) {
+  const auto it = all.find({kTier, cell, fn});
+  *own = it != all.end();
+  if (*own) return it->second;
+  Figures worst{0, 0};
+  bool any = false;
+  for (const auto& [key, fig] : all) {
+    if (std::get<1>(key) != cell || std::get<2>(key) != fn) continue;
+    worst = {std::max(worst.max, fig.max), std::max(worst.mean, fig.mean)};
+    any = true;
+  }
+  REQUIRE(any);
+  return worst;
+}
+
+// XENT_ACCURACY_RECORD=<file>: append this tier's measured figures to <file> (the rows of
+// tools/accuracy/tiers.csv; tools/accuracy/record_tiers.sh).
+std::ofstream record_stream() {
+  const char* path = std::getenv("XENT_ACCURACY_RECORD");
+  return path ? std::ofstream(path, std::ios::app) : std::ofstream();
+}
+
+// The README's claims.
 constexpr double kPerSampleUlps = 4.0;
+constexpr double kConfidentUlps = 3.0;  // ce, its target entry, log_softmax as p_y -> 1
+constexpr double kSoftmaxUlps = 4.5;    // softmax, every cell (AVX2: 4.19 at C = 1000)
 
 }  // namespace
 
-TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every cell") {
-  const auto committed = read_results();
+TEST_CASE("accuracy: xent meets its committed figures and the README's bounds on every cell") {
+  const auto figures = read_figures();
+  std::ofstream record = record_stream();
+  record << std::setprecision(9);
+  bool warned = false;
   for (const Cell& cell : all_cells()) {
-#if !XENT_TEST_FULL_SWEEP || !XENT_ACCURACY_FIGURES_TIER
-    // The reduced sweep: C = 2, 10, 1000. Other tiers than the figures' own run only these: their
-    // allowances were measured there, and beyond C = 1000 their long sums round differently (AVX2
-    // at C = 262 144, N = 2: cross-entropy means 0.90 ulp against AVX-512's 0.40, softmax 1.07
-    // against 0.65; PyTorch's 1.3e7 and 6.7), which the AVX-512 figures do not bound.
-    if (cell.classes > 1000) continue;
+#if !XENT_TEST_FULL_SWEEP
+    if (cell.classes > 1000) continue;  // the reduced sweep: C = 2, 10, 1000
 #endif
-    INFO("cell " << cell.id << ": " << cell_label(cell));
+    INFO("tier " << kTier << ", cell " << cell.id << ": " << cell_label(cell));
     const Inputs in = make_inputs(cell);
     const Results<LD> want = truth(in);
     const Results<float> got = run_xent(in);
@@ -90,26 +117,26 @@ TEST_CASE("accuracy: xent meets the committed bounds of tools/accuracy on every 
     for (int f = 0; f < kFunctions; ++f) {
       if (!measured(cell, f)) continue;
       INFO("function " << function_name(f));
-      const auto xi = committed.find({cell.id, function_name(f), "xent"});
-      const auto ti = committed.find({cell.id, function_name(f), "pytorch"});
-      REQUIRE(xi != committed.end());
-      REQUIRE(ti != committed.end());
-      const Committed x = xi->second, t = ti->second;
       const Stats& got_f = st[static_cast<std::size_t>(f)];
       const double max = got_f.max_or_inf(), mean = got_f.mean();
-      INFO("xent max " << max << " mean " << mean << "; committed xent max " << x.max << " mean "
-                       << x.mean << ", PyTorch max " << t.max << " mean " << t.mean);
-      // The max: where the committed run met the target against PyTorch this is the target
-      // (a cell's worst element moves far with a last-bit change where results cancel); where it
-      // missed, xent's own committed figure; where PyTorch's max is infinite (non-finite
-      // results), xent's own committed figure too. The mean: xent's own committed figure, which
-      // is at most PyTorch's where the target was met (means are stable across builds), so that
-      // an accuracy gain, once committed, stays (e.g. cross-entropy finished in double: C = 10
-      // means 0.27 ulp, where PyTorch's are 0.35 and the float tail's were 0.36).
-      const double max_bound = std::isinf(t.max) ? x.max : std::max(t.max + 0.5, x.max);
-      const double mean_bound = x.mean;
-      if (!std::isinf(max_bound)) CHECK(max <= max_bound * (1 + kRelativeSlack) + kMaxSlack);
-      CHECK(mean <= mean_bound * (1 + kRelativeSlack) + kMeanSlack);
+      if (record) record << kTier << ',' << cell.id << ',' << function_name(f) << ',' << max << ','
+                         << mean << '\n';
+      bool own = false;
+      const Figures x = pinned(figures, cell.id, function_name(f), &own);
+      if (!own && !warned) {
+        WARN("no committed accuracy figures for tier " << kTier
+                                                       << ": held to the worst committed tier's");
+        warned = true;
+      }
+      INFO("xent max " << max << " mean " << mean << "; committed max " << x.max << " mean "
+                       << x.mean);
+      CHECK(max <= x.max * (1 + kRelativeSlack) + kMaxSlack);
+      CHECK(mean <= x.mean * (1 + kRelativeSlack) + kMeanSlack);
+      // The README's bounds.
+      const bool confident_claim =
+          cell.kind == Kind::Confident && (f == CE || f == CEGradTarget || f == LogSoftmax);
+      if (confident_claim) CHECK(max <= kConfidentUlps);
+      if (f == Softmax) CHECK(max <= kSoftmaxUlps);
     }
     // Per sample: cross-entropy, and the gradient's target entry without smoothing.
     Index ce_bad = 0, target_bad = 0;

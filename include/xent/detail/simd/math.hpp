@@ -34,7 +34,7 @@
 //   with FMA: AVX-512, AVX2, NEON, scalar+FMA   0.989   0.745   0.743     0.998   0.734   0.740
 //   without:  SSE2, scalar                      0.954   0.826   0.863     0.952   0.826   0.823
 //
-// The test asserts <= 2 ulp everywhere. The tiers of a row return bitwise the same results (the
+// The test asserts <= 1 ulp everywhere. The tiers of a row return bitwise the same results (the
 // test prints a hash of its results to compare builds): every multiply-add is an explicit fma()
 // and the layer's products are opaque to the compiler's own contraction of a*b + c (GCC's default
 // -ffp-contract=fast), so a result cannot change from one call site to another.
