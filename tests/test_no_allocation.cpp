@@ -11,7 +11,8 @@
 // exceptions, a hidden scratch buffer).
 //
 // Each case is called twice and both calls must allocate nothing (the first would reveal a lazily
-// allocated buffer). Inputs that are expressions or Maps with an inner stride are evaluated once
+// allocated buffer), at 1 thread and, when built with OpenMP, at 2 threads on a shape the kernels
+// split between them (a test case checks that they do). Inputs that are expressions or Maps with an inner stride are evaluated once
 // into a temporary (documented), so they are not tested here.
 #include <atomic>
 #include <cerrno>
@@ -37,6 +38,10 @@
 #endif
 
 #include "test_support.hpp"
+
+#ifndef XENT_TEST_OPENMP_FOUND  // set by tests/CMakeLists.txt
+#define XENT_TEST_OPENMP_FOUND 0
+#endif
 
 // ---- counting allocation functions --------------------------------------------------------------
 
@@ -219,14 +224,44 @@ std::string describe(const Allocations& a) {
   return std::to_string(a.news) + " operator new + " + std::to_string(a.mallocs) + " malloc-family";
 }
 
-// Calls f twice; neither call may allocate.
+// The thread counts each case runs at: 1, and 2 where the test is built with OpenMP (as CMake does
+// when it finds OpenMP), where the kernels split the work of the bigger shapes between threads.
+#if defined(_OPENMP)
+constexpr int kThreadCounts[] = {1, 2};
+// The OpenMP runtime's own thread pool, created once by the program's first parallel region, is
+// not xent's allocation: made here, before any counting (a region of the same thread count reuses
+// it).
+void start_thread_pool() {
+  static const bool started = [] {
+    int threads = 0;
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp atomic
+      ++threads;
+    }
+    return threads == 2;
+  }();
+  REQUIRE(started);
+}
+#else
+constexpr int kThreadCounts[] = {1};
+void start_thread_pool() {}
+#endif
+
+// Calls f twice at each thread count; no call may allocate.
 template <class F>
 void check_no_allocation(const std::string& what, F&& f) {
-  const Allocations first = allocations_during(f);
-  const Allocations second = allocations_during(f);
-  INFO(what << "\n  allocation calls: first call " << describe(first) << ", second call " << describe(second));
-  CHECK(first.total() == 0);
-  CHECK(second.total() == 0);
+  start_thread_pool();
+  for (const int threads : kThreadCounts) {
+    xent::set_num_threads(threads);
+    const Allocations first = allocations_during(f);
+    const Allocations second = allocations_during(f);
+    INFO(what << "\n  threads: " << threads << "\n  allocation calls: first call " << describe(first)
+              << ", second call " << describe(second));
+    CHECK(first.total() == 0);
+    CHECK(second.total() == 0);
+  }
+  xent::set_num_threads(0);
 }
 
 // ---- the kinds of input and output ------------------------------------------------------------
@@ -368,7 +403,12 @@ struct Shape {
 // Small and odd (no multiple of any vector width), and a batch of long rows. The lane paths
 // (lane_kernels.hpp: adjacent samples, and contiguous rows of few classes through stack scratch)
 // also get several transposed strips with a tail (130 x 5) and wide column-major strips (1000 x 40).
-const Shape kShapes[] = {{37, 13}, {3, 4099}, {130, 5}, {1000, 40}};
+// With OpenMP, a batch big enough for two threads (xent splits work of 2^16 elements or more).
+const Shape kShapes[] = {{37, 13}, {3, 4099}, {130, 5}, {1000, 40},
+#if defined(_OPENMP)
+                         {4096, 40}
+#endif
+};
 
 template <class S>
 struct Data {
@@ -468,6 +508,18 @@ std::vector<std::pair<Options, std::string>> binary_options(Layout layout, Index
 }  // namespace
 
 // ---- the counter itself -------------------------------------------------------------------------
+
+TEST_CASE("the cases run at 2 threads too, where OpenMP is installed", "[no_allocation]") {
+#if XENT_TEST_OPENMP_FOUND && !defined(_OPENMP)
+  FAIL("CMake found OpenMP, but this test was compiled without it: nothing runs threaded");
+#endif
+#if defined(_OPENMP)
+  // The biggest shape is split between the 2 threads (one block of items per thread at least).
+  xent::set_num_threads(2);
+  CHECK(xent::detail::threads_for(4096, 40) == 2);
+  xent::set_num_threads(0);
+#endif
+}
 
 TEST_CASE("the allocation counter sees every allocation function", "[no_allocation]") {
   CHECK(allocations_during([] {

@@ -68,17 +68,12 @@ void zero_fill(G& grad) {
       constexpr Eigen::Index kChunk = Eigen::Index(1) << 20;
       const Eigen::Index chunks = (size + kChunk - 1) / kChunk;
       Scalar* data = grad.data();
-      const int threads = threads_for(chunks, kChunk);
-      static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-      for (Eigen::Index k = 0; k < chunks; ++k) {
+      parallel_for(chunks, threads_for(chunks, kChunk), [&](Eigen::Index k) {
         const Eigen::Index first = k * kChunk, last = std::min(size, first + kChunk);
         // All-zero bits are +0.0 in IEEE float and double.
         std::memset(static_cast<void*>(data + first), 0,
                     static_cast<std::size_t>(last - first) * sizeof(Scalar));
-      }
+      });
       return;
     }
   }

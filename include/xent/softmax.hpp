@@ -245,14 +245,10 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
         }
       }
     }
-    static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-    for (Eigen::Index n = 0; n < rows.rows(); ++n) {
+    detail::parallel_for(rows.rows(), threads, [&](Eigen::Index n) {
       if (rows.cols() == 0) {
         result(n) = -std::numeric_limits<Scalar>::infinity();
-        continue;
+        return;
       }
       if constexpr (kContiguous) {  // max ignoring NaN; a NaN makes the sum NaN
         detail::simd::RowScan<Scalar> scan;
@@ -266,7 +262,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
         } else {
           result(n) = scan.max + scan.log_sum();
         }
-        continue;
+        return;
       }
       const Scalar m = rows.row(n).template maxCoeff<Eigen::PropagateNaN>();
       if (std::isinf(m)) {
@@ -279,7 +275,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
       } else {
         result(n) = m + std::log(detail::exp_shifted(rows.row(n).array(), m).sum());
       }
-    }
+    });
   });
 }
 

@@ -829,14 +829,9 @@ constexpr bool lane_rows_ok() {
 template <bool kTransposed, class T, class X, class Y, class Out, class F>
 void run_lane_items(const X& x, const Y& y, Out&& out, F&& f, Eigen::Index item) {
   const Eigen::Index n = x.rows(), items = (n + item - 1) / item;
-  const int threads = threads_for(items, item * x.cols());
-  static_cast<void>(threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-  for (Eigen::Index k = 0; k < items; ++k) {
+  parallel_for(items, threads_for(items, item * x.cols()), [&](Eigen::Index k) {
     for_each_lane_strip<kTransposed, T>(x, y, out, k * item, std::min(n, (k + 1) * item), f);
-  }
+  });
 }
 
 // Runs f (see for_each_lane_strip) over all samples when the views allow a lane path: adjacent

@@ -58,26 +58,32 @@ inline int threads_for(Eigen::Index items, Eigen::Index cost_per_item) {
 #endif
 }
 
+// Calls f(k) for every k in [0, count), split statically over `threads` threads when OpenMP is on
+// and threads > 1; otherwise a plain loop, outside any OpenMP construct: a parallel region
+// disabled by an if(false) clause still makes libgomp allocate a team on every call (found by
+// test_no_allocation built with OpenMP).
+template <class F>
+void parallel_for(Eigen::Index count, int threads, F&& f) {
+#if defined(_OPENMP)
+  if (threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (Eigen::Index k = 0; k < count; ++k) f(k);
+    return;
+  }
+#else
+  static_cast<void>(threads);
+#endif
+  for (Eigen::Index k = 0; k < count; ++k) f(k);
+}
+
 // Calls f(begin, end) for every block, on several threads when OpenMP is on and the work
 // (items * cost_per_item) is big enough to pay for them.
 template <class F>
 void for_each_block(const Blocks& blocks, Eigen::Index items, Eigen::Index cost_per_item, F&& f) {
   const Eigen::Index count = blocks.count();
-#if defined(_OPENMP)
-  constexpr Eigen::Index kMinWorkPerThread = 1 << 15;
-  const Eigen::Index threads = std::min<Eigen::Index>(
-      {static_cast<Eigen::Index>(num_threads()), count,
-       std::max<Eigen::Index>(1, items * cost_per_item / kMinWorkPerThread)});
-  if (threads > 1) {
-#pragma omp parallel for schedule(static) num_threads(static_cast <int>(threads))
-    for (Eigen::Index b = 0; b < count; ++b) f(blocks.begin(b), blocks.end(b));
-    return;
-  }
-#else
-  (void)items;
-  (void)cost_per_item;
-#endif
-  for (Eigen::Index b = 0; b < count; ++b) f(blocks.begin(b), blocks.end(b));
+  const auto threads = static_cast<int>(
+      std::min<Eigen::Index>(threads_for(items, cost_per_item), std::max<Eigen::Index>(count, 1)));
+  parallel_for(count, threads, [&](Eigen::Index b) { f(blocks.begin(b), blocks.end(b)); });
 }
 
 // One accumulator per block, filled concurrently (a block belongs to one thread), then summed in
