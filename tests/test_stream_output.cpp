@@ -2,11 +2,15 @@
 // their backward on row-major rows), forced for every output with xent::set_stream_output_bytes(0):
 // the same bits as regular stores, nothing written outside the output (misaligned rows of Maps
 // with padding, Blocks), C around the vector widths, both row passes, masked and NaN rows, and the
-// same bits for 1 and 2 threads. Values against xent::reference<long double> within
-// rtol(C) = eps * (32 + 4 sqrt(C)), the tolerance of test_row_kernels.cpp (sums of C terms in a
-// few vector chains, <= 1 ulp exp/log).
+// same bits for 1 and 2 threads; and the stores really are non-temporal ones where streaming is
+// asked for, and never otherwise (counted by a test-only hook). Values against
+// xent::reference<long double> within rtol(C) = eps * (32 + 4 sqrt(C)), the tolerance of
+// test_row_kernels.cpp (sums of C terms in a few vector chains, <= 1 ulp exp/log).
 #include <cstring>
 
+// Counts the kernels' non-temporal stores (xent::detail::simd::stream_store_count), so that the
+// tests see streaming happen, not only that its results are right.
+#define XENT_TEST_COUNT_STREAM_STORES 1
 #include "test_support.hpp"
 
 using namespace xt;
@@ -59,13 +63,30 @@ struct Outputs {
   RowMat<S> lp, p, lb, sb;
 };
 
+// The non-temporal stores f makes.
+template <class F>
+long long stream_stores_during(F&& f) {
+  auto& count = xent::detail::simd::stream_store_count();
+  const long long before = count.load();
+  f();
+  return count.load() - before;
+}
+
+// Each function's non-temporal stores in the last run_all.
+struct StreamStores {
+  long long lp = 0, p = 0, lb = 0, sb = 0;
+  long long total() const { return lp + p + lb + sb; }
+};
+
 template <class S>
-Outputs<S> run_all(const RowMat<S>& x, const RowMat<S>& g) {
+Outputs<S> run_all(const RowMat<S>& x, const RowMat<S>& g, StreamStores* stores = nullptr) {
   Outputs<S> o;
-  o.lp = xent::log_softmax(x);
-  o.p = xent::softmax(x);
-  o.lb = xent::log_softmax_backward(g, o.lp);
-  o.sb = xent::softmax_backward(g, o.p);
+  StreamStores n;
+  n.lp = stream_stores_during([&] { o.lp = xent::log_softmax(x); });
+  n.p = stream_stores_during([&] { o.p = xent::softmax(x); });
+  n.lb = stream_stores_during([&] { o.lb = xent::log_softmax_backward(g, o.lp); });
+  n.sb = stream_stores_during([&] { o.sb = xent::softmax_backward(g, o.p); });
+  if (stores) *stores = n;
   return o;
 }
 
@@ -76,12 +97,29 @@ void check_case(const RowMat<S>& x, const std::string& what) {
   for (const std::size_t online : {kNever, kAlways}) {
     INFO(what << (online == kAlways ? ", online pass" : ", two passes"));
     Outputs<S> plain, streamed;
+    StreamStores plain_stores, streamed_stores;
     {
       const Settings s(kNever, online);
-      plain = run_all(x, g);
+      plain = run_all(x, g, &plain_stores);
     }
     const Settings s(kAlways, online);
-    streamed = run_all(x, g);
+    streamed = run_all(x, g, &streamed_stores);
+    // Streaming happened where it was asked for, and only there: every row of 32 classes or more
+    // holds an aligned vector even at 16 lanes, and the row kernels stream it in two passes (the
+    // online pass streams some of them). Forward rows of at most kLaneSmallClassesSoftmax classes
+    // go through the lane kernels (transposed strips), which do not stream; softmax streams rows
+    // that fit its 32 KiB stack buffer (softmax.hpp).
+    CHECK(plain_stores.total() == 0);
+    const bool row_kernel_forward = x.cols() > xent::detail::simd::kLaneSmallClassesSoftmax;
+    if (x.cols() >= 32 && online == kNever) {
+      if (row_kernel_forward) CHECK(streamed_stores.lp > 0);
+      if (row_kernel_forward && x.cols() <= Index((32 << 10) / sizeof(S)))
+        CHECK(streamed_stores.p > 0);
+      CHECK(streamed_stores.lb > 0);
+      CHECK(streamed_stores.sb > 0);
+    } else if (x.cols() >= 32) {
+      CHECK(streamed_stores.total() > 0);
+    }
     REQUIRE(bitwise_equal(streamed.lp, plain.lp));
     REQUIRE(bitwise_equal(streamed.p, plain.p));
     REQUIRE(bitwise_equal(streamed.lb, plain.lb));

@@ -37,6 +37,9 @@
 //   lanes         v.lane(i) (slow, for tests and epilogues)
 #pragma once
 
+#if defined(XENT_TEST_COUNT_STREAM_STORES)
+#include <atomic>
+#endif
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -779,6 +782,15 @@ struct Ops<double> : ScalarOps<double, std::uint64_t> {};
 
 // ---- the interface kernels use ------------------------------------------------------------------
 
+#if defined(XENT_TEST_COUNT_STREAM_STORES)
+// Test instrumentation only (tests/test_stream_output.cpp defines the macro): the number of
+// non-temporal stores made, so that a test can see that streaming was used at all.
+inline std::atomic<long long>& stream_store_count() {
+  static std::atomic<long long> count{0};
+  return count;
+}
+#endif
+
 template <class T>
 struct Mask {
   using MaskType = typename Ops<T>::MaskType;
@@ -812,7 +824,12 @@ struct Vec {
   // A non-temporal store (x86: past the caches, no read of the line first) to ptr aligned to
   // sizeof(Packet); a plain aligned store on NEON and in the scalar tier. Stores made this way are
   // ordered with later ones only after stream_fence().
-  XENT_SIMD_INLINE void stream(T* ptr) const { Ops<T>::stream(ptr, p); }
+  XENT_SIMD_INLINE void stream(T* ptr) const {
+#if defined(XENT_TEST_COUNT_STREAM_STORES)
+    stream_store_count().fetch_add(1, std::memory_order_relaxed);
+#endif
+    Ops<T>::stream(ptr, p);
+  }
 
   // One lane (0 <= i < width). Goes through memory: for tests and epilogues, not inner loops.
   T lane(int i) const {
