@@ -171,10 +171,13 @@ void add(const char* impl, Runner runner, const Case& k) {
   std::ostringstream name;
   name << fn_name(k.fn) << '/' << impl << '/' << order_name(k.order) << "/N:" << k.n
        << "/C:" << k.c << "/threads:" << k.threads << '/' << (k.cold ? "cold" : "warm");
-  benchmark::RegisterBenchmark(name.str().c_str(),
-                               [runner, k](benchmark::State& state) { runner(state, k); })
-      ->UseRealTime()  // rates from wall time: worker threads' CPU time is not the caller's
-      ->Unit(benchmark::kMillisecond);
+  auto* b = benchmark::RegisterBenchmark(
+      name.str().c_str(), [runner, k](benchmark::State& state) { runner(state, k); });
+  b->Unit(benchmark::kMillisecond);
+  if (consumes_input(k.fn))
+    b->UseManualTime();  // wall time of the calls alone (timed_loop_refilled)
+  else
+    b->UseRealTime();  // rates from wall time: worker threads' CPU time is not the caller's
 }
 
 void register_all() {

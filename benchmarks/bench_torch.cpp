@@ -1,15 +1,11 @@
 // libtorch (PyTorch's C++ API) on the very same memory as the xent cases: torch::from_blob views
 // of the Eigen buffers (a column-major N x C matrix is an (N, C) tensor with strides (1, N)).
 // Forward-only functions run under NoGradGuard and write into preallocated outputs (the *_out
-// ops, torch's best case); fwd_bwd cases use autograd as a training step does: logits
-// requires_grad, loss.backward(), the gradient zeroed before each iteration (zero_grad() as in
-// PyTorch 1.13). With XENT_BENCH_TORCH_SET_TO_NONE=1 in the environment the gradient is reset to
-// undefined instead (zero_grad(set_to_none=True), PyTorch 2's default): no zeroing pass and no
-// accumulation, but autograd allocates a fresh gradient every iteration.
+// ops, torch's best case); fwd_bwd cases use autograd on requires_grad logits, through
+// torch::autograd::grad, which returns the gradient: xent's fwd_bwd writes its gradient once, so
+// torch is timed without the zeroing pass (zero_grad) and the accumulation into x.grad (a read of
+// two N x C tensors and a write) that loss.backward() adds in a training step.
 #include <torch/torch.h>
-
-#include <cstdlib>
-#include <cstring>
 
 #include "bench_common.hpp"
 
@@ -49,25 +45,15 @@ void run(benchmark::State& state, const Case& k) {
   }
   const torch::Tensor y = view(d.y);
 
-  // Autograd: leaf logits, each copy with its own .grad.
+  // Autograd: leaf logits; the gradient autograd returns is a fresh tensor (its allocation is
+  // part of torch's cost, served from the reused heap: see main in bench_main.cpp).
   auto fwd_bwd = [&](auto&& loss_of) {
-    const char* none = std::getenv("XENT_BENCH_TORCH_SET_TO_NONE");
-    const bool set_to_none = none != nullptr && std::strcmp(none, "0") != 0;
-    for (auto& xi : x) {
-      xi.requires_grad_(true);
-      // Every copy's gradient exists before timing (a cold run reaches the other copies only
-      // in the timed loop); zeroed and accumulated into, as after a first training step.
-      if (!set_to_none) xi.mutable_grad() = torch::zeros_like(xi);
-    }
+    for (auto& xi : x) xi.requires_grad_(true);
     timed_loop(state, k, [&](std::size_t i) {
-      if (set_to_none)
-        x[i].mutable_grad().reset();
-      else
-        x[i].mutable_grad().zero_();
       torch::Tensor loss = loss_of(x[i], i);
-      loss.backward();
+      const torch::Tensor grad = torch::autograd::grad({loss}, {x[i]})[0];
       benchmark::DoNotOptimize(loss.data_ptr());
-      benchmark::DoNotOptimize(x[i].grad().data_ptr());
+      benchmark::DoNotOptimize(grad.data_ptr());
     });
   };
 
