@@ -93,6 +93,52 @@ T class_weight(const Options& opts, Eigen::Index c) {
   return opts.has_weight() ? static_cast<T>(opts.weight()(c)) : T(1);
 }
 
+// The reference reads class-index targets itself rather than through the kernels' class_of, so
+// that a wrong ignore decision or mean denominator in the kernels shows up against it. Called after
+// the argument checks (which throw on a target that is neither ignore_index nor in [0, C)): sample
+// n's class, or -1 where the target equals ignore_index (compared as integers, as PyTorch does).
+template <class Y, class Options>
+Eigen::Index target_class(const Y& y, Eigen::Index n, const Options& opts) {
+  const auto v = y.coeff(n);
+  using V = std::decay_t<decltype(v)>;
+  bool ignored;
+  if constexpr (std::is_signed<V>::value) {
+    ignored = static_cast<long long>(v) == static_cast<long long>(opts.ignore_index());
+  } else {  // an unsigned target equals ignore_index only where that is non-negative
+    ignored = opts.ignore_index() >= 0 &&
+              static_cast<unsigned long long>(v) ==
+                  static_cast<unsigned long long>(opts.ignore_index());
+  }
+  return ignored ? -1 : static_cast<Eigen::Index>(v);
+}
+
+// The mean's denominator of class-index targets: the summed class weights of the samples not
+// ignored (their count without weights), summed plainly in T.
+template <class T, class Y, class Options>
+T target_denominator(const Y& y, Eigen::Index samples, const Options& opts) {
+  T total = 0;
+  for (Eigen::Index n = 0; n < samples; ++n) {
+    const Eigen::Index t = target_class(y, n, opts);
+    if (t >= 0) total += class_weight<T>(opts, t);
+  }
+  return total;
+}
+
+// Checks the arguments with the library's own checks (they throw; the tests check the exceptions
+// against their own tables) and returns the mean's denominator, computed by the reference: the
+// targets' summed weights, or N for probability targets.
+template <class Kernel, class T, class X, class Y, class Options>
+T checked_denominator(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
+                      const Options& opts) {
+  Kernel::check(fn, x, y, opts);
+  const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
+  if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
+    return target_denominator<T>(y.derived(), samples, opts);
+  } else {
+    return static_cast<T>(samples);
+  }
+}
+
 // d loss_n / d lp for class-index targets (the gather's transpose, plus the smoothing term).
 template <class T, class Y>
 Matrix<T> ce_index_dlp(const Matrix<T>& lp, const Y& y, const CrossEntropyOptions& opts,
@@ -101,7 +147,7 @@ Matrix<T> ce_index_dlp(const Matrix<T>& lp, const Y& y, const CrossEntropyOption
   const T eps = static_cast<T>(opts.label_smoothing());
   Matrix<T> d = Matrix<T>::Zero(lp.rows(), classes);
   for (Eigen::Index n = 0; n < lp.rows(); ++n) {
-    const Eigen::Index t = xent::detail::class_of(y, n, opts);
+    const Eigen::Index t = target_class(y, n, opts);
     if (t < 0) continue;
     d(n, t) -= (1 - eps) * class_weight<T>(opts, t) * scale(n);
     if (eps > 0) {
@@ -123,13 +169,13 @@ Matrix<T> smoothed_targets(const Matrix<T>& t, T eps) {
 template <class T, class X, class Y>
 Vector<T> ce_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                              const CrossEntropyOptions& opts, const char* fn, T& denominator) {
-  denominator = static_cast<T>(xent::detail::CrossEntropyKernel::check(fn, x, y, opts));
+  denominator = checked_denominator<xent::detail::CrossEntropyKernel, T>(fn, x, y, opts);
   const Matrix<T> lp = log_softmax_rows(samples_in_rows<T>(x, opts.layout()));
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   const T eps = static_cast<T>(opts.label_smoothing());
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     for (Eigen::Index n = 0; n < lp.rows(); ++n) {
-      const Eigen::Index t = xent::detail::class_of(y.derived(), n, opts);
+      const Eigen::Index t = target_class(y.derived(), n, opts);
       if (t < 0) continue;
       loss(n) = -(1 - eps) * class_weight<T>(opts, t) * lp(n, t);  // the gather
       if (eps > 0) {
@@ -172,7 +218,7 @@ Matrix<T> ce_backward_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     // An ignored sample has no loss, so no gradient, whatever its logits hold.
     for (Eigen::Index n = 0; n < grad.rows(); ++n) {
-      if (grad.cols() > 0 && xent::detail::class_of(y.derived(), n, opts) < 0) {
+      if (grad.cols() > 0 && target_class(y.derived(), n, opts) < 0) {
         grad.row(n).setZero();
       }
     }
@@ -187,11 +233,11 @@ namespace detail {
 template <class T, class X, class Y>
 Vector<T> nll_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                               const NLLLossOptions& opts, const char* fn, T& denominator) {
-  denominator = static_cast<T>(xent::detail::NLLLossKernel::check(fn, x, y, opts));
+  denominator = checked_denominator<xent::detail::NLLLossKernel, T>(fn, x, y, opts);
   const Matrix<T> lp = samples_in_rows<T>(x, opts.layout());
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   for (Eigen::Index n = 0; n < lp.rows(); ++n) {
-    const Eigen::Index t = xent::detail::class_of(y.derived(), n, opts);
+    const Eigen::Index t = target_class(y.derived(), n, opts);
     if (t >= 0) loss(n) = -class_weight<T>(opts, t) * lp(n, t);
   }
   return loss;
@@ -204,7 +250,7 @@ Matrix<T> nll_backward_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBas
   const Eigen::Index classes = xent::detail::classes_of(x.rows(), x.cols(), opts.layout());
   Matrix<T> grad = Matrix<T>::Zero(samples, classes);
   for (Eigen::Index n = 0; n < samples; ++n) {
-    const Eigen::Index t = xent::detail::class_of(y.derived(), n, opts);
+    const Eigen::Index t = target_class(y.derived(), n, opts);
     if (t >= 0) grad(n, t) = -class_weight<T>(opts, t) * scale(n);
   }
   return grad;
@@ -395,8 +441,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const CrossEntropyOptions& opts = {}, detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = static_cast<R>(
-      xent::detail::CrossEntropyKernel::check("reference::cross_entropy_backward", x, y, opts));
+  const R denominator = detail::checked_denominator<xent::detail::CrossEntropyKernel, R>(
+      "reference::cross_entropy_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -438,8 +484,8 @@ Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& 
                                                     const NLLLossOptions& opts = {},
                                                     detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = static_cast<R>(
-      xent::detail::NLLLossKernel::check("reference::nll_loss_backward", x, y, opts));
+  const R denominator = detail::checked_denominator<xent::detail::NLLLossKernel, R>(
+      "reference::nll_loss_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
