@@ -181,30 +181,14 @@ template <class S>
 void check_cross_entropy(const Mat<S>& x, const Vec<int>& y, const CrossEntropyOptions& opts, const std::string& what) {
   const Layout layout = opts.layout();
   const double e = eps<S>();
-  const LD tiny = 4 * LD(std::numeric_limits<S>::min());
   const RowsLD<S> r = rows_ld(x, layout);
-  const Index N = r.x.rows(), C = r.x.cols();
-  const LD eps_ls = static_cast<LD>(opts.label_smoothing());
+  const Index N = r.x.rows();
   const auto w = [&](Index c) { return opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1); };
-  Vec<LD> loss_tol = Vec<LD>::Zero(N);
-  Mat<LD> grad_tol = Mat<LD>::Zero(N, C);
-  LD denominator = 0, sum_tol = 0;
-  for (Index n = 0; n < N; ++n) {
-    if (y(n) == opts.ignore_index()) continue;
-    Vec<LD> q(C);
-    for (Index c = 0; c < C; ++c) q(c) = eps_ls / C * w(c);
-    q(y(n)) += (1 - eps_ls) * w(y(n));
-    denominator += w(y(n));
-    const LD Q = q.cwiseAbs().sum();
-    LD M = 0;
-    for (Index c = 0; c < C; ++c) M = std::max(M, finite_or_zero(std::fabs(r.lp(n, c))));
-    loss_tol(n) = 2 * e * Q * (2 * M + C + 2) + 2 * e * Q * M * C;
-    sum_tol += loss_tol(n);
-    for (Index c = 0; c < C; ++c) {
-      const LD shifted = finite_or_zero(std::fabs(r.x(n, c) - r.max(n)));
-      grad_tol(n, c) = 2 * e * (Q * finite_or_zero(std::exp(r.lp(n, c))) * (shifted + C + 4) + std::fabs(q(c)) * (C + 4)) + tiny;
-    }
-  }
+  const auto [loss_tol, grad_tol] = index_target_tolerances<S>(r.x, y, opts);
+  LD denominator = 0;
+  for (Index n = 0; n < N; ++n)
+    if (y(n) != opts.ignore_index()) denominator += w(y(n));
+  const LD sum_tol = loss_tol.sum();
   const bool mean = opts.reduction() == Reduction::Mean;
   const LD scale = mean ? (denominator != 0 ? 1 / std::fabs(denominator) : LD(0)) : LD(1);
   const auto check = [&](const auto& xv, auto& grad, const std::string& kind) {

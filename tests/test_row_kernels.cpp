@@ -119,37 +119,55 @@ template <class S>
 void check_row_functions(const RowMat<S>& x, const Vec<int>& y, const RowMat<S>& t,
                          const CrossEntropyOptions& opts, const std::string& what) {
   const Index classes = x.cols();
-  const double tol = rtol<S>(classes);
+  const double e = eps<S>();
+  const Mat<LD> xl = x.template cast<LD>();
+  // The error model of test_support.hpp (cross_entropy_tolerances): every per-sample loss and
+  // gradient entry within a bound of its own value; the reduced loss within their sum (divided by
+  // the mean's denominator) and 2 eps of its value (the double sum's rounding to S).
+  const auto reduced_tol = [&](const Vec<LD>& per_sample, const CrossEntropyOptions& o,
+                               LD denominator) {
+    return static_cast<double>(per_sample.sum() /
+                               (o.reduction() == Reduction::Mean ? std::fabs(denominator) : 1));
+  };
+  const auto w = [&](const CrossEntropyOptions& o, Index c) {
+    return o.has_weight() ? static_cast<LD>(o.weight()(c)) : LD(1);
+  };
   // Index targets: per-sample losses, the reduced loss, the fused gradient.
   {
     INFO(what << ", index targets");
+    const auto [loss_tol, grad_tol] = index_target_tolerances<S>(xl, y, opts);
+    LD denominator = 0;
+    for (Index n = 0; n < x.rows(); ++n)
+      if (y(n) != opts.ignore_index()) denominator += w(opts, y(n));
     const Vec<S> losses = xent::cross_entropy_per_sample(x, y, opts);
-    require_close(losses, xent::reference::cross_entropy_per_sample<LD>(x, y, opts), tol, tol,
+    require_close(losses, xent::reference::cross_entropy_per_sample<LD>(x, y, opts), 0.0, loss_tol,
                   "per-sample losses");
     RowMat<S> grad(x.rows(), classes);
     const S loss = xent::cross_entropy_forward_backward(x, y, grad, opts);
-    require_close(loss, xent::reference::cross_entropy<LD>(x, y, opts), tol, tol, "loss");
+    require_close(loss, xent::reference::cross_entropy<LD>(x, y, opts), 2 * e,
+                  reduced_tol(loss_tol, opts, denominator), "loss");
     REQUIRE(bitwise_equal(loss, xent::cross_entropy(x, y, opts)));
-    // With smoothing, S p_c - (e/C) w_c cancels: the floor is then tol * the row's largest entry.
-    const Mat<LD> expected = xent::reference::cross_entropy_backward<LD>(x, y, opts);
-    require_close(grad, expected, tol,
-                  row_floor(expected, tol, 0, opts.label_smoothing() > 0 ? 1.0 : 1e-3),
-                  "fused gradient");
+    const LD scale = opts.reduction() == Reduction::Mean ? 1 / std::fabs(denominator) : LD(1);
+    require_close(grad, xent::reference::cross_entropy_backward<LD>(x, y, opts), 0.0,
+                  grad_tol * scale, "fused gradient");
   }
-  // Probability targets (no ignore_index).
+  // Probability targets (no ignore_index); the mean divides by N.
   if (opts.ignore_index() < 0) {
     INFO(what << ", probability targets");
     CrossEntropyOptions popts = opts;
     popts.ignore_index(-100);
+    const auto [loss_tol, grad_tol] = probability_target_tolerances<S>(x, t, popts);
+    const LD n = static_cast<LD>(x.rows());
     const Vec<S> losses = xent::cross_entropy_per_sample(x, t, popts);
-    require_close(losses, xent::reference::cross_entropy_per_sample<LD>(x, t, popts), tol, tol,
-                  "per-sample losses");
+    require_close(losses, xent::reference::cross_entropy_per_sample<LD>(x, t, popts), 0.0,
+                  loss_tol, "per-sample losses");
     RowMat<S> grad(x.rows(), classes);
     const S loss = xent::cross_entropy_forward_backward(x, t, grad, popts);
-    require_close(loss, xent::reference::cross_entropy<LD>(x, t, popts), tol, tol, "loss");
-    // p_c Q - q_c cancels: the floor is tol * the row's largest entry.
-    const Mat<LD> expected = xent::reference::cross_entropy_backward<LD>(x, t, popts);
-    require_close(grad, expected, tol, row_floor(expected, tol, 0, 1.0), "fused gradient");
+    require_close(loss, xent::reference::cross_entropy<LD>(x, t, popts), 2 * e,
+                  reduced_tol(loss_tol, popts, n), "loss");
+    const LD scale = popts.reduction() == Reduction::Mean ? 1 / n : LD(1);
+    require_close(grad, xent::reference::cross_entropy_backward<LD>(x, t, popts), 0.0,
+                  grad_tol * scale, "fused gradient");
   }
 }
 

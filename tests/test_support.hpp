@@ -449,44 +449,127 @@ Vec<double> gather(const Eigen::MatrixBase<M>& m, const std::vector<std::pair<In
   return out;
 }
 
-// ---- error model of cross-entropy with probability targets --------------------------------------
-// Per-sample loss and gradient tolerances for x (samples in rows) and targets t (test_lane_kernels.cpp
-// derives the model): with q_c = w_c ((1 - eps) t_c + eps / C), Q = sum |q_c|, M the largest finite
-// |log p_c| and m the row's max, the loss is within 2 eps Q (2 M + C + 2) + 2 eps Q M C and a
-// gradient entry within 2 eps (Q p_c (|x_c - m| + C + 4) + |q_c| (C + 4)) + 4 min_normal (unscaled
-// by the reduction). A class with t_c = 0 adds nothing, even where its logit is -inf.
-struct ProbabilityTolerances {
+// ---- error model of cross-entropy -----------------------------------------------------------------
+// Per-sample loss and gradient tolerances (unscaled by the reduction and the upstream gradient), for
+// logits x (samples in rows) and the loss's coefficients q_c (loss = sum_c q_c L_c, L_c = -log p_c,
+// gradient Q p_c - q_c with Q = sum_c q_c): with eps = S's epsilon, ulp(v) the spacing of S at v,
+// q split into `point` (the target's own coefficient, one term) and `summed` (coefficients that
+// enter sums over the classes: label smoothing's eps / C w_c, probability targets), and two
+// growth factors of a sum of C rounded terms:
+// - sigma = 4 + 2 sqrt(C) for the row sum s = sum_c exp(x_c - m), which the kernels add in chunks
+//   of 64 packets into compensated totals: a random walk of eps-sized steps, with a margin;
+// - lambda = 4 + C / 4 for the sums of the coefficients (Q, sum_c w_c (x_c - m)), added plainly in
+//   a few vector chains: their roundings do not cancel like a random walk (a double gradient at
+//   C = 70 000 on AVX2 was off by 1 700 eps of p_c), and the scalar tier has two chains of C / 2.
+//   loss     sum_c |q_c| 4 ulp(L_c) + eps (sigma + lambda + 4) sum_c |summed_c| L_c + ulp(loss)
+//            [+ eps |Q| for probability targets] + reference + 4 min_normal
+//   gradient eps (p_c (|Q| (8 + sigma (1 - p_max)) + lambda sum_c |summed_c|) + 2 |g_c| +
+//            4 |summed_c|) + reference + 4 min_normal
+// Each L_c is within 4 ulp (README: the per-sample cross-entropy and log_softmax bounds, pinned by
+// test_accuracy): the shift x_c - m enters its exp with its rounding error folded back, and
+// -log p_c = (m - x_c) + log1p(others) loses only others' relative error times 1 - p_max. The
+// summed coefficients enter as (eps / C) (W log s - sum_c w_c (x_c - m)) (probability targets:
+// Q log s - sum_c q_c (x_c - m)): two sums of C terms, their difference and product, and the online
+// pass's rescaling of the shifted sum when the max grows. Probability targets take log s of the
+// rounded s (no log1p: eps |Q| absolute, which is thousands of ulps of a loss near 0 as the
+// targets' class gets p -> 1; as PyTorch's log_softmax). p_c is within 8 eps (the exp, the row
+// sum's 1 ulp, the scaling, and the online passes' rescaling by exp(old max - new max): 7.5
+// measured in double) plus the row sum's error, sigma eps of the terms other than the max, i.e.
+// sigma eps (1 - p_max) of the sum. A summed q_c is itself formed in S (w_c ((1 - eps) t_c +
+// eps / C): up to 4 eps |q_c|, which matters where Q p_c - q_c cancels); the target's point
+// coefficient is exact (the target entry is finished in double). Neither bound grows with the logits' magnitude beyond the
+// value computed: a -1e30 logit makes its own L_c 1e30 (and its bound 4 ulp of that), nothing
+// else. The long double reference's own error (its eps times |x_c - m| + |log s| + 1, which for
+// double results near 0 is several ulps) is added. Infinite terms (a masked class with q_c != 0:
+// the loss is +inf, compared exactly) add nothing.
+struct CrossEntropyTolerances {
   Vec<LD> loss;
   Mat<LD> grad;
 };
 
-template <class S, class X, class T>
-ProbabilityTolerances probability_target_tolerances(const X& x, const T& t, const xent::CrossEntropyOptions& opts) {
+template <class S>
+LD ulp_in(LD v) {
+  const LD tiny = static_cast<LD>(std::numeric_limits<S>::denorm_min());
+  if (!std::isfinite(v) || std::fabs(v) < static_cast<LD>(std::numeric_limits<S>::min())) return tiny;
+  return std::ldexp(static_cast<LD>(eps<S>()), std::ilogb(v));
+}
+
+template <class S>
+CrossEntropyTolerances cross_entropy_tolerances(const Mat<LD>& x, const Mat<LD>& point,
+                                                const Mat<LD>& summed, bool probability_targets) {
   const auto finite_or_zero = [](LD v) { return std::isfinite(v) ? v : LD(0); };
-  const double e = eps<S>();
+  const LD e = static_cast<LD>(eps<S>());
+  const LD e_ref = std::numeric_limits<LD>::epsilon();
   const LD tiny = 4 * LD(std::numeric_limits<S>::min());
   const Index N = x.rows(), C = x.cols();
+  const LD sigma = 4 + 2 * std::sqrt(static_cast<LD>(C));
+  const LD lambda = 4 + static_cast<LD>(C) / 4;
   const Mat<LD> lp = xent::reference::log_softmax<LD>(x);
-  const LD eps_ls = static_cast<LD>(opts.label_smoothing());
-  ProbabilityTolerances tol{Vec<LD>(N), Mat<LD>(N, C)};
+  CrossEntropyTolerances tol{Vec<LD>(N), Mat<LD>(N, C)};
   for (Index n = 0; n < N; ++n) {
-    Vec<LD> q(C);
-    for (Index c = 0; c < C; ++c)
-      q(c) = (opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1)) * ((1 - eps_ls) * t(n, c) + eps_ls / C);
-    const LD Q = q.cwiseAbs().sum();
-    LD M = 0, m = -std::numeric_limits<LD>::infinity();
+    LD Q = 0, summed_abs = 0, loss = 0, loss_tol = 0, p_max = 0, m = -HUGE_VALL;
+    for (Index c = 0; c < C; ++c) m = std::max(m, x(n, c));
+    // The reference's error in lp_c: its eps of (x_c - m) - log s.
+    const auto ref_err = [&](Index c) {
+      return e_ref * (1 + finite_or_zero(std::fabs(x(n, c) - m)) + finite_or_zero(std::fabs(lp(n, c))));
+    };
     for (Index c = 0; c < C; ++c) {
-      M = std::max(M, finite_or_zero(std::fabs(lp(n, c))));
-      m = std::max(m, static_cast<LD>(x(n, c)));
+      const LD q = point(n, c) + summed(n, c);
+      Q += q;
+      summed_abs += std::fabs(summed(n, c));
+      p_max = std::max(p_max, finite_or_zero(std::exp(lp(n, c))));
+      if (q == 0) continue;  // 0 L_c = 0, even where L_c is infinite
+      const LD L = -lp(n, c);
+      loss += q * L;
+      loss_tol += finite_or_zero(std::fabs(q) * (4 * ulp_in<S>(L) + ref_err(c)) +
+                                 e * (sigma + lambda + 4) * std::fabs(summed(n, c)) * L);
     }
-    tol.loss(n) = 2 * e * Q * (2 * M + C + 2) + 2 * e * Q * M * C;
+    if (probability_targets) loss_tol += e * std::fabs(Q);
+    tol.loss(n) = loss_tol + finite_or_zero(ulp_in<S>(loss)) + tiny;
     for (Index c = 0; c < C; ++c) {
-      const LD shifted = finite_or_zero(std::fabs(x(n, c) - m));
+      const LD p = finite_or_zero(std::exp(lp(n, c)));
+      const LD g = finite_or_zero(Q * p - (point(n, c) + summed(n, c)));
       tol.grad(n, c) =
-          2 * e * (Q * finite_or_zero(std::exp(lp(n, c))) * (shifted + C + 4) + std::fabs(q(c)) * (C + 4)) + tiny;
+          finite_or_zero(e * (p * (std::fabs(Q) * (8 + sigma * (1 - p_max)) + lambda * summed_abs) +
+                              2 * std::fabs(g) + 4 * std::fabs(summed(n, c))) +
+                         std::fabs(Q) * p * ref_err(c)) +
+          tiny;
     }
   }
   return tol;
+}
+
+// Probability targets t (samples in rows): every coefficient w_c ((1 - eps) t_c + eps / C) is summed.
+template <class S, class X, class T>
+CrossEntropyTolerances probability_target_tolerances(const X& x, const T& t,
+                                                     const xent::CrossEntropyOptions& opts) {
+  const Index N = x.rows(), C = x.cols();
+  const LD eps_ls = static_cast<LD>(opts.label_smoothing());
+  Mat<LD> summed(N, C);
+  for (Index n = 0; n < N; ++n)
+    for (Index c = 0; c < C; ++c)
+      summed(n, c) = (opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1)) *
+                     ((1 - eps_ls) * static_cast<LD>(t(n, c)) + eps_ls / C);
+  return cross_entropy_tolerances<S>(x.template cast<LD>(), Mat<LD>::Zero(N, C), summed, true);
+}
+
+// Index targets y (samples in rows; samples whose target is ignore_index get zero tolerances):
+// the target's w_y (1 - eps) is one term, smoothing's eps / C w_c are summed.
+template <class S, class X, class Y>
+CrossEntropyTolerances index_target_tolerances(const X& x, const Y& y,
+                                               const xent::CrossEntropyOptions& opts) {
+  const Index N = x.rows(), C = x.cols();
+  const LD eps_ls = static_cast<LD>(opts.label_smoothing());
+  const auto w = [&](Index c) {
+    return opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1);
+  };
+  Mat<LD> point = Mat<LD>::Zero(N, C), summed = Mat<LD>::Zero(N, C);
+  for (Index n = 0; n < N; ++n) {
+    if (static_cast<Index>(y(n)) == opts.ignore_index()) continue;
+    for (Index c = 0; c < C; ++c) summed(n, c) = eps_ls / C * w(c);
+    point(n, static_cast<Index>(y(n))) = (1 - eps_ls) * w(static_cast<Index>(y(n)));
+  }
+  return cross_entropy_tolerances<S>(x.template cast<LD>(), point, summed, false);
 }
 
 }  // namespace xt
