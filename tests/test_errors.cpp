@@ -478,6 +478,34 @@ TEST_CASE("label_smoothing: the message shows the rejected value, however small"
   CHECK_THAT(msg, XENT_HAS("-1e-09"));
 }
 
+TEST_CASE("label_smoothing: the message prints the value as passed, in its own type",
+          "[errors][label_smoothing]") {
+  const auto message = [](auto e) {
+    return message_of<std::invalid_argument>([e] { xent::CrossEntropyOptions().label_smoothing(e); });
+  };
+  const std::string prefix =
+      "xent::CrossEntropyOptions::label_smoothing: label_smoothing must be between 0.0 and 1.0. "
+      "Got: ";
+  // A float is printed as the float it is, not as the double it widens to
+  // (-0.10000000149011612).
+  CHECK(message(-0.1f) == prefix + "-0.1");
+  CHECK(message(1.1f) == prefix + "1.1");
+  CHECK(message(1.0000001f) == prefix + "1.0000001");
+  CHECK(message(std::numeric_limits<float>::quiet_NaN()) == prefix + "nan");
+  CHECK(message(-0.1) == prefix + "-0.1");
+  CHECK(message(1.0000000000000002) == prefix + "1.0000000000000002");
+  CHECK(message(-std::numeric_limits<double>::infinity()) == prefix + "-inf");
+  CHECK(message(2) == prefix + "2");
+  CHECK(message(-1) == prefix + "-1");
+  CHECK(message(std::int64_t{-100}) == prefix + "-100");
+  // In range: a float, an int (0 and 1, not ambiguous) and a double, stored as double.
+  CHECK(xent::CrossEntropyOptions().label_smoothing(0.1f).label_smoothing() ==
+        static_cast<double>(0.1f));
+  CHECK(xent::CrossEntropyOptions().label_smoothing(0).label_smoothing() == 0.0);
+  CHECK(xent::CrossEntropyOptions().label_smoothing(1).label_smoothing() == 1.0);
+  CHECK(xent::CrossEntropyOptions().label_smoothing(0.25).label_smoothing() == 0.25);
+}
+
 TEMPLATE_TEST_CASE("binary_cross_entropy: probabilities outside [0, 1] or NaN", "[errors][bce]",
                    float, double) {
   using S = TestType;

@@ -148,15 +148,27 @@ class BinaryLossOptions {
 class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions> {
  public:
   // Mixes the target with the uniform distribution: q = (1 - e) * target + e / C. Unlike PyTorch,
-  // which silently ignores negative values, anything outside [0, 1] (or NaN) is an error.
-  CrossEntropyOptions& label_smoothing(double e) {
-    if (!(e >= 0.0 && e <= 1.0)) {
+  // which silently ignores negative values, anything outside [0, 1] (or NaN) is an error. Takes
+  // any arithmetic type (label_smoothing(0), (0.1f), (0.1)); the value is checked in that type and
+  // a rejected value is printed as it was passed (the shortest text that reads back as it, so
+  // -0.1f prints as -0.1, not as the double it widens to). Stored as double.
+  template <class T>
+  CrossEntropyOptions& label_smoothing(T e) {
+    static_assert(std::is_arithmetic<T>::value && !std::is_same<T, bool>::value,
+                  "xent: label_smoothing takes a number");
+    bool valid = false;
+    if constexpr (std::is_floating_point<T>::value) {
+      valid = e >= T(0) && e <= T(1);  // false for NaN
+    } else {
+      valid = e == T(0) || e == T(1);
+    }
+    if (!valid) {
       throw std::invalid_argument(
           "xent::CrossEntropyOptions::label_smoothing: label_smoothing must be "
           "between 0.0 and 1.0. Got: " +
           detail::to_text(e));
     }
-    label_smoothing_ = e;
+    label_smoothing_ = static_cast<double>(e);
     return *this;
   }
   double label_smoothing() const { return label_smoothing_; }
