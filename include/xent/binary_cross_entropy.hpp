@@ -77,7 +77,18 @@ struct BCEKernel {
 
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// Mean (default) or sum of the element losses on probabilities p.
+/// Binary cross-entropy on probabilities, element-wise, reduced to one value, like
+/// `F.binary_cross_entropy(probs, targets)`.
+///
+/// Each element's loss is -w [t max(log p, -100) + (1 - t) max(log1p(-p), -100)] (w: weight, 1
+/// without), with PyTorch's clamps.
+/// \param probs    probabilities in [0, 1], a floating matrix of any shape (N x C, or C x N with
+///                 Layout::SamplesInColumns).
+/// \param targets  a floating matrix of probs' shape, entries in [0, 1].
+/// \param opts     reduction, weight and layout.
+/// \return the mean (default: divided by the number of elements) or the sum of the element losses.
+/// \throws std::invalid_argument an input or target outside [0, 1] or NaN (the message names the
+///         first one), mismatched shapes, or a weight of the wrong size.
 template <class X, class T>
 typename X::Scalar binary_cross_entropy(const Eigen::MatrixBase<X>& probs,
                                         const Eigen::DenseBase<T>& targets,
@@ -86,6 +97,13 @@ typename X::Scalar binary_cross_entropy(const Eigen::MatrixBase<X>& probs,
                                                         opts);
 }
 
+/// The element losses (`reduction='none'`), into a caller's matrix of probs' shape.
+/// \param probs    probabilities in [0, 1], a floating matrix of any shape (N x C, or C x N with
+///                 Layout::SamplesInColumns).
+/// \param targets  a floating matrix of probs' shape, entries in [0, 1].
+/// \param out      probs' shape: a resizable Matrix is resized, a Map, Block or Ref must have
+///                 probs' shape (else std::invalid_argument).
+/// \param opts     as for binary_cross_entropy(); the reduction is not used.
 template <class X, class T, class Out>
 void binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& probs,
                                      const Eigen::DenseBase<T>& targets,
@@ -95,6 +113,8 @@ void binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& probs,
                                                      targets, out, opts);
 }
 
+/// The element losses (`reduction='none'`), returned as a new matrix of probs' shape and storage
+/// order (see the overload with `out`).
 template <class X, class T>
 detail::PlainMatrix<X> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& probs,
                                                        const Eigen::DenseBase<T>& targets,
@@ -104,6 +124,9 @@ detail::PlainMatrix<X> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X
   return out;
 }
 
+/// The gradient of grad_output * binary_cross_entropy(probs, targets, opts) with respect to probs,
+/// returned as a new matrix of probs' shape and storage order: per element
+/// w (p - t) / max(p (1 - p), 1e-12), scaled by the reduction.
 template <class X, class T>
 detail::PlainMatrix<X> binary_cross_entropy_backward(const Eigen::MatrixBase<X>& probs,
                                                      const Eigen::DenseBase<T>& targets,
@@ -113,6 +136,12 @@ detail::PlainMatrix<X> binary_cross_entropy_backward(const Eigen::MatrixBase<X>&
                                                          targets, opts, grad_output);
 }
 
+/// The gradient of sum grad_outputs * (the element losses) with respect to probs, returned as a new
+/// matrix of probs' shape and storage order: the backward of binary_cross_entropy_per_sample().
+/// \param probs         as for binary_cross_entropy().
+/// \param targets       as for binary_cross_entropy().
+/// \param grad_outputs  probs' shape: one upstream gradient per element loss.
+/// \param opts          as for binary_cross_entropy(); the reduction is not used.
 template <class X, class T, class G>
 detail::PlainMatrix<X> binary_cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& probs, const Eigen::DenseBase<T>& targets,
@@ -121,6 +150,14 @@ detail::PlainMatrix<X> binary_cross_entropy_per_sample_backward(
       "binary_cross_entropy_per_sample_backward", probs, targets, grad_outputs, opts);
 }
 
+/// The reduced loss, with its gradient written into grad in the same pass: binary_cross_entropy()
+/// and its backward (grad_output = 1) at once.
+/// \param probs    as for binary_cross_entropy().
+/// \param targets  as for binary_cross_entropy().
+/// \param grad     the gradient, probs' shape: a resizable Matrix is resized, a Map, Block or Ref
+///                 must have probs' shape (else std::invalid_argument).
+/// \param opts     as for binary_cross_entropy().
+/// \return the reduced loss.
 template <class X, class T, class G>
 typename X::Scalar binary_cross_entropy_forward_backward(const Eigen::MatrixBase<X>& probs,
                                                          const Eigen::DenseBase<T>& targets,
@@ -130,39 +167,48 @@ typename X::Scalar binary_cross_entropy_forward_backward(const Eigen::MatrixBase
       "binary_cross_entropy_forward_backward", probs, targets, grad, opts);
 }
 
-// The loss as an object, like torch::nn::BCELoss.
+/// Binary cross-entropy on probabilities as an object holding its options, like
+/// `torch::nn::BCELoss`: each member calls the free function of the same name with options().
 class BCELoss {
  public:
+  /// A loss with these options (PyTorch's defaults when none are given).
   explicit BCELoss(BCELossOptions opts = {}) : opts_(std::move(opts)) {}
+  /// The options the loss was built with.
   const BCELossOptions& options() const { return opts_; }
 
+  /// binary_cross_entropy(probs, targets, options()): the reduced loss.
   template <class X, class T>
   typename X::Scalar operator()(const Eigen::MatrixBase<X>& probs,
                                 const Eigen::DenseBase<T>& targets) const {
     return binary_cross_entropy(probs, targets, opts_);
   }
+  /// binary_cross_entropy_per_sample(probs, targets, options()): a new matrix of element losses.
   template <class X, class T>
   detail::PlainMatrix<X> per_sample(const Eigen::MatrixBase<X>& probs,
                                     const Eigen::DenseBase<T>& targets) const {
     return binary_cross_entropy_per_sample(probs, targets, opts_);
   }
+  /// binary_cross_entropy_per_sample(probs, targets, out, options()).
   template <class X, class T, class Out>
   void per_sample(const Eigen::MatrixBase<X>& probs, const Eigen::DenseBase<T>& targets,
                   const Eigen::MatrixBase<Out>& out) const {
     binary_cross_entropy_per_sample(probs, targets, out, opts_);
   }
+  /// binary_cross_entropy_backward(probs, targets, options(), grad_output).
   template <class X, class T>
   detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& probs,
                                   const Eigen::DenseBase<T>& targets,
                                   typename X::Scalar grad_output = 1) const {
     return binary_cross_entropy_backward(probs, targets, opts_, grad_output);
   }
+  /// binary_cross_entropy_per_sample_backward(probs, targets, grad_outputs, options()).
   template <class X, class T, class G>
   detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& probs,
                                              const Eigen::DenseBase<T>& targets,
                                              const Eigen::MatrixBase<G>& grad_outputs) const {
     return binary_cross_entropy_per_sample_backward(probs, targets, grad_outputs, opts_);
   }
+  /// binary_cross_entropy_forward_backward(probs, targets, grad, options()).
   template <class X, class T, class G>
   typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& probs,
                                       const Eigen::DenseBase<T>& targets,

@@ -125,7 +125,17 @@ struct BCEWithLogitsKernel {
 
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// Mean (default) or sum of the element losses.
+/// Binary cross-entropy on logits, element-wise, reduced to one value, like
+/// `F.binary_cross_entropy_with_logits(logits, targets)`.
+///
+/// Each element's loss is w [(1 - t) softplus(x) + P t softplus(-x)] (w: weight, P: pos_weight,
+/// both 1 without), which is PyTorch's formula evaluated without cancellation: accurate in the
+/// tails, and the mathematical limit at x = +-inf.
+/// \param logits   a floating matrix of any shape (N x C, or C x N with Layout::SamplesInColumns).
+/// \param targets  a floating matrix of the logits' shape; used as given (t = 2 is accepted).
+/// \param opts     reduction, weight, pos_weight and layout.
+/// \return the mean (default: divided by the number of elements) or the sum of the element losses.
+/// \throws std::invalid_argument mismatched shapes, or a weight or pos_weight of the wrong size.
 template <class X, class T>
 typename X::Scalar binary_cross_entropy_with_logits(const Eigen::MatrixBase<X>& logits,
                                                     const Eigen::DenseBase<T>& targets,
@@ -134,7 +144,12 @@ typename X::Scalar binary_cross_entropy_with_logits(const Eigen::MatrixBase<X>& 
       "binary_cross_entropy_with_logits", logits, targets, opts);
 }
 
-// reduction='none': the element losses, the input's shape, into a caller's matrix.
+/// The element losses (`reduction='none'`), into a caller's matrix of the logits' shape.
+/// \param logits   a floating matrix of any shape (N x C, or C x N with Layout::SamplesInColumns).
+/// \param targets  a floating matrix of the logits' shape; used as given (t = 2 is accepted).
+/// \param out      the logits' shape: a resizable Matrix is resized, a Map, Block or Ref must have
+///                 the logits' shape (else std::invalid_argument).
+/// \param opts     as for binary_cross_entropy_with_logits(); the reduction is not used.
 template <class X, class T, class Out>
 void binary_cross_entropy_with_logits_per_sample(const Eigen::MatrixBase<X>& logits,
                                                  const Eigen::DenseBase<T>& targets,
@@ -144,6 +159,8 @@ void binary_cross_entropy_with_logits_per_sample(const Eigen::MatrixBase<X>& log
       "binary_cross_entropy_with_logits_per_sample", logits, targets, out, opts);
 }
 
+/// The element losses (`reduction='none'`), returned as a new matrix of the logits' shape and
+/// storage order (see the overload with `out`).
 template <class X, class T>
 detail::PlainMatrix<X> binary_cross_entropy_with_logits_per_sample(
     const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<T>& targets,
@@ -153,6 +170,9 @@ detail::PlainMatrix<X> binary_cross_entropy_with_logits_per_sample(
   return out;
 }
 
+/// The gradient of grad_output * binary_cross_entropy_with_logits(logits, targets, opts) with
+/// respect to the logits, returned as a new matrix of the logits' shape and storage order: per
+/// element w [(1 - t) sigmoid(x) - P t sigmoid(-x)], scaled by the reduction; finite everywhere.
 template <class X, class T>
 detail::PlainMatrix<X> binary_cross_entropy_with_logits_backward(
     const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<T>& targets,
@@ -161,7 +181,13 @@ detail::PlainMatrix<X> binary_cross_entropy_with_logits_backward(
       "binary_cross_entropy_with_logits_backward", logits, targets, opts, grad_output);
 }
 
-// grad_outputs has the input's shape (one upstream gradient per element loss).
+/// The gradient of sum grad_outputs * (the element losses) with respect to the logits, returned as
+/// a new matrix of the logits' shape and storage order: the backward of
+/// binary_cross_entropy_with_logits_per_sample().
+/// \param logits        as for binary_cross_entropy_with_logits().
+/// \param targets       as for binary_cross_entropy_with_logits().
+/// \param grad_outputs  the logits' shape: one upstream gradient per element loss.
+/// \param opts          as for binary_cross_entropy_with_logits(); the reduction is not used.
 template <class X, class T, class G>
 detail::PlainMatrix<X> binary_cross_entropy_with_logits_per_sample_backward(
     const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<T>& targets,
@@ -170,6 +196,14 @@ detail::PlainMatrix<X> binary_cross_entropy_with_logits_per_sample_backward(
       "binary_cross_entropy_with_logits_per_sample_backward", logits, targets, grad_outputs, opts);
 }
 
+/// The reduced loss, with its gradient written into grad in the same pass:
+/// binary_cross_entropy_with_logits() and its backward (grad_output = 1) at once.
+/// \param logits   as for binary_cross_entropy_with_logits().
+/// \param targets  as for binary_cross_entropy_with_logits().
+/// \param grad     the gradient, the logits' shape: a resizable Matrix is resized, a Map, Block or
+///                 Ref must have the logits' shape (else std::invalid_argument).
+/// \param opts     as for binary_cross_entropy_with_logits().
+/// \return the reduced loss.
 template <class X, class T, class G>
 typename X::Scalar binary_cross_entropy_with_logits_forward_backward(
     const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<T>& targets,
@@ -178,33 +212,44 @@ typename X::Scalar binary_cross_entropy_with_logits_forward_backward(
       "binary_cross_entropy_with_logits_forward_backward", logits, targets, grad, opts);
 }
 
-// The loss as an object, like torch::nn::BCEWithLogitsLoss.
+/// Binary cross-entropy on logits as an object holding its options, like
+/// `torch::nn::BCEWithLogitsLoss`: each member calls the free function of the same name with
+/// options().
 class BCEWithLogitsLoss {
  public:
+  /// A loss with these options (PyTorch's defaults when none are given).
   explicit BCEWithLogitsLoss(BCEWithLogitsLossOptions opts = {}) : opts_(std::move(opts)) {}
+  /// The options the loss was built with.
   const BCEWithLogitsLossOptions& options() const { return opts_; }
 
+  /// binary_cross_entropy_with_logits(logits, targets, options()): the reduced loss.
   template <class X, class T>
   typename X::Scalar operator()(const Eigen::MatrixBase<X>& logits,
                                 const Eigen::DenseBase<T>& targets) const {
     return binary_cross_entropy_with_logits(logits, targets, opts_);
   }
+  /// binary_cross_entropy_with_logits_per_sample(logits, targets, options()): a new matrix of
+  /// element losses.
   template <class X, class T>
   detail::PlainMatrix<X> per_sample(const Eigen::MatrixBase<X>& logits,
                                     const Eigen::DenseBase<T>& targets) const {
     return binary_cross_entropy_with_logits_per_sample(logits, targets, opts_);
   }
+  /// binary_cross_entropy_with_logits_per_sample(logits, targets, out, options()).
   template <class X, class T, class Out>
   void per_sample(const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<T>& targets,
                   const Eigen::MatrixBase<Out>& out) const {
     binary_cross_entropy_with_logits_per_sample(logits, targets, out, opts_);
   }
+  /// binary_cross_entropy_with_logits_backward(logits, targets, options(), grad_output).
   template <class X, class T>
   detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& logits,
                                   const Eigen::DenseBase<T>& targets,
                                   typename X::Scalar grad_output = 1) const {
     return binary_cross_entropy_with_logits_backward(logits, targets, opts_, grad_output);
   }
+  /// binary_cross_entropy_with_logits_per_sample_backward(logits, targets, grad_outputs,
+  /// options()).
   template <class X, class T, class G>
   detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& logits,
                                              const Eigen::DenseBase<T>& targets,
@@ -212,6 +257,7 @@ class BCEWithLogitsLoss {
     return binary_cross_entropy_with_logits_per_sample_backward(logits, targets, grad_outputs,
                                                                 opts_);
   }
+  /// binary_cross_entropy_with_logits_forward_backward(logits, targets, grad, options()).
   template <class X, class T, class G>
   typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& logits,
                                       const Eigen::DenseBase<T>& targets,

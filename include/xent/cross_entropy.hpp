@@ -320,7 +320,23 @@ struct CrossEntropyKernel {
 
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// Mean (default) or sum of the per-sample cross-entropy, like F.cross_entropy.
+/// The cross-entropy of logits against class targets, reduced to one value, like
+/// `F.cross_entropy(logits, targets)`.
+///
+/// Per sample, with p = softmax(logits): index targets give (1-e) w_y (-log p_y) + (e/C)
+/// sum_c w_c (-log p_c); probability targets t give -sum_c w_c t'_c log p_c with
+/// t' = (1-e) t + e/C (e: label smoothing, w: class weights, 1 without).
+/// \param logits   N x C (or C x N with Layout::SamplesInColumns), float or double: a Matrix of
+///                 either storage order, a Map, Block, Ref or any expression.
+/// \param targets  an integer vector of N class indices (any integral type), or a floating matrix
+///                 of the logits' shape holding class probabilities.
+/// \param opts     reduction, class weight, ignore_index, label_smoothing and layout.
+/// \return the mean (default) or the sum of the per-sample losses. The mean divides by the summed
+///         weights of the samples not ignored (index targets) or by N (probability targets): NaN
+///         when every sample is ignored or N = 0.
+/// \throws std::out_of_range a class index outside [0, C) that is not ignore_index.
+/// \throws std::invalid_argument mismatched shapes, a weight of the wrong length, or
+///         ignore_index >= 0 with probability targets.
 template <class X, class Y>
 typename X::Scalar cross_entropy(const Eigen::MatrixBase<X>& logits,
                                  const Eigen::DenseBase<Y>& targets,
@@ -328,7 +344,15 @@ typename X::Scalar cross_entropy(const Eigen::MatrixBase<X>& logits,
   return detail::reduced_loss<detail::CrossEntropyKernel>("cross_entropy", logits, targets, opts);
 }
 
-// reduction='none': one loss per sample, 0 for ignored samples, into a caller's vector.
+/// The per-sample cross-entropy (`reduction='none'`), into a caller's vector of N entries: 0 for
+/// an ignored sample.
+/// \param logits   N x C (or C x N with Layout::SamplesInColumns), float or double: a Matrix of
+///                 either storage order, a Map, Block, Ref or any expression.
+/// \param targets  an integer vector of N class indices (any integral type), or a floating matrix
+///                 of the logits' shape holding class probabilities.
+/// \param out      N entries: a resizable vector (column or row) is resized, a Map, Block or Ref
+///                 must have N entries (else std::invalid_argument).
+/// \param opts     as for cross_entropy(); the reduction is not used.
 template <class X, class Y, class Out>
 void cross_entropy_per_sample(const Eigen::MatrixBase<X>& logits,
                               const Eigen::DenseBase<Y>& targets, const Eigen::MatrixBase<Out>& out,
@@ -337,6 +361,8 @@ void cross_entropy_per_sample(const Eigen::MatrixBase<X>& logits,
                                                       out, opts);
 }
 
+/// The per-sample cross-entropy (`reduction='none'`), returned as a new column vector of N
+/// entries (see the overload with `out`).
 template <class X, class Y>
 detail::PlainVector<X> cross_entropy_per_sample(const Eigen::MatrixBase<X>& logits,
                                                 const Eigen::DenseBase<Y>& targets,
@@ -346,7 +372,11 @@ detail::PlainVector<X> cross_entropy_per_sample(const Eigen::MatrixBase<X>& logi
   return out;
 }
 
-// Gradient of grad_output * cross_entropy(logits, targets) with respect to the logits.
+/// The gradient of grad_output * cross_entropy(logits, targets, opts) with respect to the logits,
+/// returned as a new matrix of the logits' shape and storage order.
+///
+/// Per sample, S p - q, with q the (weighted, smoothed) target distribution and S = sum_c q_c,
+/// scaled by the reduction. An ignored sample's gradient row is exactly 0, whatever its logits.
 template <class X, class Y>
 detail::PlainMatrix<X> cross_entropy_backward(const Eigen::MatrixBase<X>& logits,
                                               const Eigen::DenseBase<Y>& targets,
@@ -356,7 +386,13 @@ detail::PlainMatrix<X> cross_entropy_backward(const Eigen::MatrixBase<X>& logits
                                                            targets, opts, grad_output);
 }
 
-// Gradient of sum_n grad_outputs(n) * loss_n with respect to the logits.
+/// The gradient of sum_n grad_outputs(n) * loss_n (the per-sample losses) with respect to the
+/// logits, returned as a new matrix of the logits' shape and storage order: the backward of
+/// cross_entropy_per_sample().
+/// \param logits        as for cross_entropy().
+/// \param targets       as for cross_entropy().
+/// \param grad_outputs  a vector of N upstream gradients, one per sample.
+/// \param opts          as for cross_entropy(); the reduction is not used.
 template <class X, class Y, class G>
 detail::PlainMatrix<X> cross_entropy_per_sample_backward(const Eigen::MatrixBase<X>& logits,
                                                          const Eigen::DenseBase<Y>& targets,
@@ -366,7 +402,15 @@ detail::PlainMatrix<X> cross_entropy_per_sample_backward(const Eigen::MatrixBase
       "cross_entropy_per_sample_backward", logits, targets, grad_outputs, opts);
 }
 
-// The reduced loss, with its gradient written into grad (the logits' shape) in the same pass.
+/// The reduced loss, with its gradient written into grad in the same pass: cross_entropy() and
+/// cross_entropy_backward() (grad_output = 1) at once.
+/// \param logits   as for cross_entropy().
+/// \param targets  as for cross_entropy().
+/// \param grad     the gradient, the logits' shape and scalar type: a resizable Matrix is
+///                 resized, a Map, Block or Ref must have the logits' shape (else
+///                 std::invalid_argument).
+/// \param opts     as for cross_entropy().
+/// \return the reduced loss, as cross_entropy() returns it.
 template <class X, class Y, class G>
 typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& logits,
                                                   const Eigen::DenseBase<Y>& targets,
@@ -376,10 +420,13 @@ typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& lo
                                                                    logits, targets, grad, opts);
 }
 
-// The same, with the gradient written over the logits (for memory-bound shapes: one N x C buffer
-// instead of two). Every kernel reads a sample's logits before it writes that sample's gradient,
-// so the loss and the gradient are bitwise those of cross_entropy_forward_backward. logits must
-// be writable (a Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
+/// cross_entropy_forward_backward() with the gradient written over the logits (for memory-bound
+/// shapes: one N x C buffer instead of two).
+///
+/// Every kernel reads a sample's logits before it writes that sample's gradient, so the loss and
+/// the gradient are bitwise those of cross_entropy_forward_backward(). logits must be writable (a
+/// Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
+/// \return the reduced loss; logits then hold its gradient.
 template <class X, class Y>
 typename X::Scalar cross_entropy_forward_backward_in_place(const Eigen::MatrixBase<X>& logits,
                                                            const Eigen::DenseBase<Y>& targets,
@@ -388,39 +435,49 @@ typename X::Scalar cross_entropy_forward_backward_in_place(const Eigen::MatrixBa
       "cross_entropy_forward_backward_in_place", logits, targets, logits, opts);
 }
 
-// The loss as an object, like torch::nn::CrossEntropyLoss.
+/// The cross-entropy as an object holding its options, like `torch::nn::CrossEntropyLoss`: each
+/// member calls the free function of the same name with options().
 class CrossEntropyLoss {
  public:
+  /// A loss with these options (PyTorch's defaults when none are given).
   explicit CrossEntropyLoss(CrossEntropyOptions opts = {}) : opts_(std::move(opts)) {}
+  /// The options the loss was built with.
   const CrossEntropyOptions& options() const { return opts_; }
 
+  /// cross_entropy(logits, targets, options()): the reduced loss.
   template <class X, class Y>
   typename X::Scalar operator()(const Eigen::MatrixBase<X>& logits,
                                 const Eigen::DenseBase<Y>& targets) const {
     return cross_entropy(logits, targets, opts_);
   }
+  /// cross_entropy_per_sample(logits, targets, options()): a new vector of N losses.
   template <class X, class Y>
   detail::PlainVector<X> per_sample(const Eigen::MatrixBase<X>& logits,
                                     const Eigen::DenseBase<Y>& targets) const {
     return cross_entropy_per_sample(logits, targets, opts_);
   }
+  /// cross_entropy_per_sample(logits, targets, out, options()): the N losses into out.
   template <class X, class Y, class Out>
   void per_sample(const Eigen::MatrixBase<X>& logits, const Eigen::DenseBase<Y>& targets,
                   const Eigen::MatrixBase<Out>& out) const {
     cross_entropy_per_sample(logits, targets, out, opts_);
   }
+  /// cross_entropy_backward(logits, targets, options(), grad_output): the gradient.
   template <class X, class Y>
   detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& logits,
                                   const Eigen::DenseBase<Y>& targets,
                                   typename X::Scalar grad_output = 1) const {
     return cross_entropy_backward(logits, targets, opts_, grad_output);
   }
+  /// cross_entropy_per_sample_backward(logits, targets, grad_outputs, options()).
   template <class X, class Y, class G>
   detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& logits,
                                              const Eigen::DenseBase<Y>& targets,
                                              const Eigen::MatrixBase<G>& grad_outputs) const {
     return cross_entropy_per_sample_backward(logits, targets, grad_outputs, opts_);
   }
+  /// cross_entropy_forward_backward(logits, targets, grad, options()): the reduced loss, its
+  /// gradient into grad.
   template <class X, class Y, class G>
   typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& logits,
                                       const Eigen::DenseBase<Y>& targets,

@@ -119,8 +119,7 @@ void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>
     const Eigen::Index block_bytes =
         (blocks.end(0) - blocks.begin(0)) * classes * static_cast<Eigen::Index>(sizeof(Scalar));
     // classes > 0: no memset of an empty gradient's null data (UB, found by fuzz_class_index).
-    block_fill =
-        classes > 0 && gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
+    block_fill = classes > 0 && gc == 1 && gs == classes && block_bytes <= (Eigen::Index(32) << 10);
   }
   if constexpr (kGrad) {
     if (!block_fill) zero_fill(*grad);
@@ -192,13 +191,31 @@ PlainMatrix<X> nll_gradient(const Eigen::MatrixBase<X>& x, const Eigen::DenseBas
 
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// Mean (default) or sum of -w_y * logprobs(n, y_n), like F.nll_loss.
+/// The negative log-likelihood loss, reduced to one value, like `F.nll_loss(log_probs, targets)`.
+///
+/// Sample n's loss is -w_{y_n} log_probs(n, y_n), 0 when its target equals ignore_index.
+/// \param log_probs  log-probabilities (e.g. log_softmax's output), N x C (or C x N with
+///                   Layout::SamplesInColumns), float or double.
+/// \param targets    an integer vector of N class indices (any integral type).
+/// \param opts       reduction, class weight, ignore_index and layout.
+/// \return the mean (default: divided by the summed weights of the samples not ignored; NaN when
+///         every sample is ignored or N = 0) or the sum.
+/// \throws std::out_of_range a class index outside [0, C) that is not ignore_index.
+/// \throws std::invalid_argument mismatched shapes or a weight of the wrong length.
 template <class X, class Y>
 typename X::Scalar nll_loss(const Eigen::MatrixBase<X>& log_probs,
                             const Eigen::DenseBase<Y>& targets, const NLLLossOptions& opts = {}) {
   return detail::reduced_loss<detail::NLLLossKernel>("nll_loss", log_probs, targets, opts);
 }
 
+/// The per-sample NLL loss (`reduction='none'`), into a caller's vector of N entries: 0 for an
+/// ignored sample.
+/// \param log_probs  log-probabilities (e.g. log_softmax's output), N x C (or C x N with
+///                   Layout::SamplesInColumns), float or double.
+/// \param targets    an integer vector of N class indices (any integral type).
+/// \param out        N entries: a resizable vector (column or row) is resized, a Map, Block or Ref
+///                   must have N entries (else std::invalid_argument).
+/// \param opts       as for nll_loss(); the reduction is not used.
 template <class X, class Y, class Out>
 void nll_loss_per_sample(const Eigen::MatrixBase<X>& log_probs, const Eigen::DenseBase<Y>& targets,
                          const Eigen::MatrixBase<Out>& out, const NLLLossOptions& opts = {}) {
@@ -206,6 +223,8 @@ void nll_loss_per_sample(const Eigen::MatrixBase<X>& log_probs, const Eigen::Den
                                                  opts);
 }
 
+/// The per-sample NLL loss (`reduction='none'`), returned as a new column vector of N entries
+/// (see the overload with `out`).
 template <class X, class Y>
 detail::PlainVector<X> nll_loss_per_sample(const Eigen::MatrixBase<X>& log_probs,
                                            const Eigen::DenseBase<Y>& targets,
@@ -215,6 +234,9 @@ detail::PlainVector<X> nll_loss_per_sample(const Eigen::MatrixBase<X>& log_probs
   return out;
 }
 
+/// The gradient of grad_output * nll_loss(log_probs, targets, opts) with respect to log_probs,
+/// returned as a new matrix of log_probs' shape and storage order: -w_y (scaled by the reduction)
+/// at each sample's target entry, 0 everywhere else (ignored samples: a row of 0).
 template <class X, class Y>
 detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
                                          const Eigen::DenseBase<Y>& targets,
@@ -228,6 +250,13 @@ detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
   return detail::nll_gradient(log_probs, targets, opts, [&](Eigen::Index) { return scale; });
 }
 
+/// The gradient of sum_n grad_outputs(n) * loss_n (the per-sample losses) with respect to
+/// log_probs, returned as a new matrix of log_probs' shape and storage order: the backward of
+/// nll_loss_per_sample().
+/// \param log_probs     as for nll_loss().
+/// \param targets       as for nll_loss().
+/// \param grad_outputs  a vector of N upstream gradients, one per sample.
+/// \param opts          as for nll_loss(); the reduction is not used.
 template <class X, class Y, class G>
 detail::PlainMatrix<X> nll_loss_per_sample_backward(const Eigen::MatrixBase<X>& log_probs,
                                                     const Eigen::DenseBase<Y>& targets,
@@ -250,7 +279,15 @@ detail::PlainMatrix<X> nll_loss_per_sample_backward(const Eigen::MatrixBase<X>& 
   });
 }
 
-// The loss and its gradient into grad: a zero fill of grad plus one entry per sample.
+/// The reduced loss, with its gradient written into grad: nll_loss() and nll_loss_backward()
+/// (grad_output = 1) at once, as a zero fill of grad plus one entry per sample.
+/// \param log_probs  as for nll_loss().
+/// \param targets    as for nll_loss().
+/// \param grad       the gradient, log_probs' shape and scalar type: a resizable Matrix is
+///                   resized, a Map, Block or Ref must have log_probs' shape (else
+///                   std::invalid_argument).
+/// \param opts       as for nll_loss().
+/// \return the reduced loss, as nll_loss() returns it.
 template <class X, class Y, class G>
 typename X::Scalar nll_loss_forward_backward(const Eigen::MatrixBase<X>& log_probs,
                                              const Eigen::DenseBase<Y>& targets,
@@ -273,39 +310,49 @@ typename X::Scalar nll_loss_forward_backward(const Eigen::MatrixBase<X>& log_pro
   return detail::reduce(sums.total(), opts.reduction(), denominator);
 }
 
-// The loss as an object, like torch::nn::NLLLoss.
+/// The NLL loss as an object holding its options, like `torch::nn::NLLLoss`: each member calls
+/// the free function of the same name with options().
 class NLLLoss {
  public:
+  /// A loss with these options (PyTorch's defaults when none are given).
   explicit NLLLoss(NLLLossOptions opts = {}) : opts_(std::move(opts)) {}
+  /// The options the loss was built with.
   const NLLLossOptions& options() const { return opts_; }
 
+  /// nll_loss(log_probs, targets, options()): the reduced loss.
   template <class X, class Y>
   typename X::Scalar operator()(const Eigen::MatrixBase<X>& log_probs,
                                 const Eigen::DenseBase<Y>& targets) const {
     return nll_loss(log_probs, targets, opts_);
   }
+  /// nll_loss_per_sample(log_probs, targets, options()): a new vector of N losses.
   template <class X, class Y>
   detail::PlainVector<X> per_sample(const Eigen::MatrixBase<X>& log_probs,
                                     const Eigen::DenseBase<Y>& targets) const {
     return nll_loss_per_sample(log_probs, targets, opts_);
   }
+  /// nll_loss_per_sample(log_probs, targets, out, options()): the N losses into out.
   template <class X, class Y, class Out>
   void per_sample(const Eigen::MatrixBase<X>& log_probs, const Eigen::DenseBase<Y>& targets,
                   const Eigen::MatrixBase<Out>& out) const {
     nll_loss_per_sample(log_probs, targets, out, opts_);
   }
+  /// nll_loss_backward(log_probs, targets, options(), grad_output): the gradient.
   template <class X, class Y>
   detail::PlainMatrix<X> backward(const Eigen::MatrixBase<X>& log_probs,
                                   const Eigen::DenseBase<Y>& targets,
                                   typename X::Scalar grad_output = 1) const {
     return nll_loss_backward(log_probs, targets, opts_, grad_output);
   }
+  /// nll_loss_per_sample_backward(log_probs, targets, grad_outputs, options()).
   template <class X, class Y, class G>
   detail::PlainMatrix<X> per_sample_backward(const Eigen::MatrixBase<X>& log_probs,
                                              const Eigen::DenseBase<Y>& targets,
                                              const Eigen::MatrixBase<G>& grad_outputs) const {
     return nll_loss_per_sample_backward(log_probs, targets, grad_outputs, opts_);
   }
+  /// nll_loss_forward_backward(log_probs, targets, grad, options()): the reduced loss, its
+  /// gradient into grad.
   template <class X, class Y, class G>
   typename X::Scalar forward_backward(const Eigen::MatrixBase<X>& log_probs,
                                       const Eigen::DenseBase<Y>& targets,

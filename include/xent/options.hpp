@@ -12,17 +12,27 @@
 
 namespace xent {
 
-// PyTorch's reduction='none' is the *_per_sample family of each loss.
-enum class Reduction { Mean, Sum };
-
-// Which axis of the logits matrix holds the samples. Always explicit, never guessed from the shape.
-enum class Layout {
-  SamplesInRows,     // N x C, a sample per row, as PyTorch (the default)
-  SamplesInColumns,  // C x N, a sample per column
+/// How a loss reduces its per-sample (or per-element) losses to one value. PyTorch's
+/// `reduction='none'` is the `*_per_sample` family of each loss.
+enum class Reduction {
+  Mean,  ///< The mean (the default): see each loss for its denominator.
+  Sum    ///< The sum.
 };
 
-// How a BCE weight broadcasts, decided by its compile-time shape (see BCE options' weight()).
-enum class WeightKind { None, PerClass, PerSample, Elementwise };
+/// Which axis of the logits matrix holds the samples. Always explicit, never guessed from the
+/// shape.
+enum class Layout {
+  SamplesInRows,     ///< N x C, a sample per row, as PyTorch's (N, C) (the default).
+  SamplesInColumns,  ///< C x N, a sample per column (Eigen's natural column-major batch).
+};
+
+/// How a BCE weight broadcasts, decided by its compile-time shape (see the BCE options' weight()).
+enum class WeightKind {
+  None,        ///< No weight set.
+  PerClass,    ///< A row vector of C entries, one per class (along the layout's class axis).
+  PerSample,   ///< A column vector of N entries, one per sample.
+  Elementwise  ///< A matrix of the input's shape, one weight per element.
+};
 
 namespace detail {
 
@@ -39,17 +49,23 @@ Eigen::VectorXd to_double_vector(const Eigen::DenseBase<Derived>& v, const char*
   return out;
 }
 
-// Options shared by the two class-index losses (cross-entropy and NLL).
+/// The options shared by the two class-index losses (cross-entropy and NLL); each setter returns
+/// the options object, so that calls chain. Not used directly: see CrossEntropyOptions and
+/// NLLLossOptions.
 template <class Self>
 class ClassLossOptions {
  public:
+  /// Sets the reduction (default Reduction::Mean).
   Self& reduction(Reduction r) {
     reduction_ = r;
     return self();
   }
+  /// The reduction.
   Reduction reduction() const { return reduction_; }
 
-  // Per-class weights, C entries; any Eigen vector of float or double.
+  /// Sets per-class weights, like PyTorch's `weight`: C entries (any Eigen vector, row or column,
+  /// of float or double), checked against the logits' class count at each call. Stored as double.
+  /// \throws std::invalid_argument if w is a matrix rather than a vector.
   template <class Derived>
   Self& weight(const Eigen::DenseBase<Derived>& w) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
@@ -59,9 +75,12 @@ class ClassLossOptions {
     has_weight_ = true;
     return self();
   }
+  /// The class weights (empty unless set).
   const Eigen::VectorXd& weight() const { return weight_; }
+  /// Whether class weights were set.
   bool has_weight() const { return has_weight_; }
-  // The weights in the computation's type, converted once here so that no call allocates.
+  /// \private The weights in the computation's type, converted once here so that no call
+  /// allocates.
   template <class Scalar>
   const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& weight_as() const {
     if constexpr (std::is_same<Scalar, float>::value) {
@@ -71,18 +90,22 @@ class ClassLossOptions {
     }
   }
 
-  // Targets equal to ignore_index contribute nothing (checked before the bounds check, so any value
-  // works, as in PyTorch).
+  /// Sets the class index whose samples are ignored (default -100): they contribute nothing to the
+  /// loss, are left out of the mean's denominator and get a zero gradient row. Checked before the
+  /// bounds check, so any value works, as in PyTorch.
   Self& ignore_index(std::int64_t i) {
     ignore_index_ = i;
     return self();
   }
+  /// The ignored class index.
   std::int64_t ignore_index() const { return ignore_index_; }
 
+  /// Sets which axis of the logits holds the samples (default Layout::SamplesInRows).
   Self& layout(Layout l) {
     layout_ = l;
     return self();
   }
+  /// The layout.
   Layout layout() const { return layout_; }
 
  private:
@@ -96,18 +119,24 @@ class ClassLossOptions {
   Layout layout_ = Layout::SamplesInRows;
 };
 
-// Options shared by the two element-wise binary losses.
+/// The options shared by the two element-wise binary losses; each setter returns the options
+/// object, so that calls chain. Not used directly: see BCEWithLogitsLossOptions and BCELossOptions.
 template <class Self>
 class BinaryLossOptions {
  public:
+  /// Sets the reduction (default Reduction::Mean: divided by the number of elements).
   Self& reduction(Reduction r) {
     reduction_ = r;
     return self();
   }
+  /// The reduction.
   Reduction reduction() const { return reduction_; }
 
-  // The weight's compile-time shape says how it broadcasts: a row vector has C entries (per class),
-  // a column vector N entries (per sample), anything else is element-wise with the input's shape.
+  /// Sets the weight of each element's loss, like PyTorch's `weight`; float or double values,
+  /// stored as double. Its compile-time shape says how it broadcasts (WeightKind): a row vector
+  /// (e.g. `Eigen::RowVectorXf`) has C entries, one per class; a column vector (e.g.
+  /// `Eigen::VectorXf`) N entries, one per sample; anything else is element-wise, of the input's
+  /// shape. Sizes are checked against the input at each call.
   template <class Derived>
   Self& weight(const Eigen::DenseBase<Derived>& w) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
@@ -122,17 +151,24 @@ class BinaryLossOptions {
     weight_ = w.derived().template cast<double>();
     return self();
   }
+  /// The weight, in the shape it was given (empty unless set).
   const Eigen::MatrixXd& weight() const { return weight_; }
+  /// How the weight broadcasts (WeightKind::None unless set).
   WeightKind weight_kind() const { return weight_kind_; }
+  /// Whether a weight was set.
   bool has_weight() const { return weight_kind_ != WeightKind::None; }
 
+  /// Sets which axis holds the samples (default Layout::SamplesInRows): per-class weights and
+  /// pos_weight run along the other axis.
   Self& layout(Layout l) {
     layout_ = l;
     return self();
   }
+  /// The layout.
   Layout layout() const { return layout_; }
 
  protected:
+  /// \private The derived options object.
   Self& self() { return static_cast<Self&>(*this); }
 
  private:
@@ -144,14 +180,19 @@ class BinaryLossOptions {
 
 }  // namespace detail
 
-// Options of cross_entropy / CrossEntropyLoss, like torch::nn::CrossEntropyLossOptions.
+/// The options of cross_entropy() and CrossEntropyLoss, like
+/// `torch::nn::CrossEntropyLossOptions`: reduction, weight (per class), ignore_index, layout and
+/// label_smoothing. Setters chain: `CrossEntropyOptions().label_smoothing(0.1f).ignore_index(-1)`.
 class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions> {
  public:
-  // Mixes the target with the uniform distribution: q = (1 - e) * target + e / C. Unlike PyTorch,
-  // which silently ignores negative values, anything outside [0, 1] (or NaN) is an error. Takes
-  // any arithmetic type (label_smoothing(0), (0.1f), (0.1)); the value is checked in that type and
-  // a rejected value is printed as it was passed (the shortest text that reads back as it, so
-  // -0.1f prints as -0.1, not as the double it widens to). Stored as double.
+  /// Sets the label smoothing e (default 0): the target is mixed with the uniform distribution,
+  /// q = (1 - e) * target + e / C.
+  ///
+  /// Unlike PyTorch, which silently ignores negative values, anything outside [0, 1] (or NaN) is
+  /// an error. Takes any arithmetic type (label_smoothing(0), (0.1f), (0.1)); the value is checked
+  /// in that type and a rejected value is printed as it was passed (the shortest text that reads
+  /// back as it, so -0.1f prints as -0.1, not as the double it widens to). Stored as double.
+  /// \throws std::invalid_argument if e is outside [0, 1] or NaN.
   template <class T>
   CrossEntropyOptions& label_smoothing(T e) {
     static_assert(std::is_arithmetic<T>::value && !std::is_same<T, bool>::value,
@@ -171,19 +212,24 @@ class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions>
     label_smoothing_ = static_cast<double>(e);
     return *this;
   }
+  /// The label smoothing.
   double label_smoothing() const { return label_smoothing_; }
 
  private:
   double label_smoothing_ = 0.0;
 };
 
-// Options of nll_loss / NLLLoss.
+/// The options of nll_loss() and NLLLoss, like `torch::nn::NLLLossOptions`: reduction, weight
+/// (per class), ignore_index and layout.
 class NLLLossOptions : public detail::ClassLossOptions<NLLLossOptions> {};
 
-// Options of binary_cross_entropy_with_logits / BCEWithLogitsLoss.
+/// The options of binary_cross_entropy_with_logits() and BCEWithLogitsLoss, like
+/// `torch::nn::BCEWithLogitsLossOptions`: reduction, weight, pos_weight and layout.
 class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsLossOptions> {
  public:
-  // Weight of the positive term, one entry per class along the class axis of the layout in use.
+  /// Sets the weight P of the positive term, one entry per class (any Eigen vector of float or
+  /// double, C entries along the class axis of the layout in use). Stored as double.
+  /// \throws std::invalid_argument if p is a matrix rather than a vector.
   template <class Derived>
   BCEWithLogitsLossOptions& pos_weight(const Eigen::DenseBase<Derived>& p) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
@@ -192,7 +238,9 @@ class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsL
     has_pos_weight_ = true;
     return *this;
   }
+  /// The positive weights (empty unless set).
   const Eigen::VectorXd& pos_weight() const { return pos_weight_; }
+  /// Whether pos_weight was set.
   bool has_pos_weight() const { return has_pos_weight_; }
 
  private:
@@ -200,7 +248,8 @@ class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsL
   bool has_pos_weight_ = false;
 };
 
-// Options of binary_cross_entropy / BCELoss (inputs are probabilities).
+/// The options of binary_cross_entropy() and BCELoss (inputs are probabilities), like
+/// `torch::nn::BCELossOptions`: reduction, weight and layout.
 class BCELossOptions : public detail::BinaryLossOptions<BCELossOptions> {};
 
 }  // namespace xent

@@ -25,10 +25,21 @@
 
 namespace xent {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
+/// The plain formulation of every loss, as an executable specification.
+///
+/// Written the way the PyTorch documentation composes each loss -- log_softmax, gather each
+/// sample's target column, reduce -- with its own chain-rule backward: simple rather than fast,
+/// independent of the fast kernels (it shares only the argument checks and the option objects), and
+/// following xent's documented differences from PyTorch. Every function takes an optional first
+/// template argument T, the computation and result type (float, double, long double; by default
+/// the input's scalar type), e.g. `xent::reference::cross_entropy<long double>(x, y, opts)`.
+/// Results are column-major whatever the input's storage order.
 namespace reference {
 
+/// A column-major dynamic matrix of T: what the reference functions return.
 template <class T>
 using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+/// A dynamic column vector of T: what the reference's per-sample functions return.
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
@@ -105,9 +116,8 @@ Eigen::Index target_class(const Y& y, Eigen::Index n, const Options& opts) {
   if constexpr (std::is_signed<V>::value) {
     ignored = static_cast<long long>(v) == static_cast<long long>(opts.ignore_index());
   } else {  // an unsigned target equals ignore_index only where that is non-negative
-    ignored = opts.ignore_index() >= 0 &&
-              static_cast<unsigned long long>(v) ==
-                  static_cast<unsigned long long>(opts.ignore_index());
+    ignored = opts.ignore_index() >= 0 && static_cast<unsigned long long>(v) ==
+                                              static_cast<unsigned long long>(opts.ignore_index());
   }
   return ignored ? -1 : static_cast<Eigen::Index>(v);
 }
@@ -189,7 +199,8 @@ Vector<T> ce_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBa
     for (Eigen::Index n = 0; n < lp.rows(); ++n) {
       for (Eigen::Index c = 0; c < lp.cols(); ++c) {
         // 0 log 0 = 0 for a masked class (log p_c = -inf) of a valid row; a row without a
-        // distribution (all -inf, +inf or NaN logits: NaN log-probabilities) stays NaN, as in PyTorch.
+        // distribution (all -inf, +inf or NaN logits: NaN log-probabilities) stays NaN, as in
+        // PyTorch.
         if (t(n, c) != 0 || std::isnan(lp(n, c))) {
           loss(n) -= class_weight<T>(opts, c) * t(n, c) * lp(n, c);
         }
@@ -354,6 +365,7 @@ T reduce(const Matrix<T>& losses, Reduction reduction, T denominator) {
 
 // ---- softmax family ----------------------------------------------------------------------------
 
+/// log_softmax in T: x - max - log(sum exp(x - max)) per sample (see xent::log_softmax).
 template <class T = void, class X>
 Matrix<detail::ComputeType<T, X>> log_softmax(const Eigen::MatrixBase<X>& x,
                                               Layout layout = Layout::SamplesInRows) {
@@ -362,6 +374,7 @@ Matrix<detail::ComputeType<T, X>> log_softmax(const Eigen::MatrixBase<X>& x,
                               layout);
 }
 
+/// softmax in T, as exp(reference::log_softmax) (see xent::softmax).
 template <class T = void, class X>
 Matrix<detail::ComputeType<T, X>> softmax(const Eigen::MatrixBase<X>& x,
                                           Layout layout = Layout::SamplesInRows) {
@@ -370,6 +383,8 @@ Matrix<detail::ComputeType<T, X>> softmax(const Eigen::MatrixBase<X>& x,
 }
 
 // torch.logsumexp: the shift is the max, or 0 when the max is infinite (so all -inf gives -inf).
+/// logsumexp in T, as torch.logsumexp: the shift is the max, or 0 when the max is infinite (so all
+/// -inf gives -inf; see xent::logsumexp).
 template <class T = void, class X>
 Vector<detail::ComputeType<T, X>> logsumexp(const Eigen::MatrixBase<X>& x,
                                             Layout layout = Layout::SamplesInRows) {
@@ -390,6 +405,8 @@ Vector<detail::ComputeType<T, X>> logsumexp(const Eigen::MatrixBase<X>& x,
   return out;
 }
 
+/// log_softmax's gradient in T from its output: g - exp(y) * sum(g) per sample (see
+/// xent::log_softmax_backward).
 template <class T = void, class G, class Y>
 Matrix<detail::ComputeType<T, Y>> log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
                                                        const Eigen::MatrixBase<Y>& output,
@@ -401,6 +418,8 @@ Matrix<detail::ComputeType<T, Y>> log_softmax_backward(const Eigen::MatrixBase<G
       layout);
 }
 
+/// softmax's gradient in T from its output: y * (g - sum(g * y)) per sample (see
+/// xent::softmax_backward).
 template <class T = void, class G, class Y>
 Matrix<detail::ComputeType<T, Y>> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
                                                    const Eigen::MatrixBase<Y>& output,
@@ -419,6 +438,9 @@ Matrix<detail::ComputeType<T, Y>> softmax_backward(const Eigen::MatrixBase<G>& g
 
 // ---- cross-entropy -----------------------------------------------------------------------------
 
+/// The per-sample cross-entropy in T: log_softmax, then the gather of each target (index targets)
+/// or the weighted sum over the smoothed target distribution (probability targets). See
+/// xent::cross_entropy_per_sample.
 template <class T = void, class X, class Y>
 Vector<detail::ComputeType<T, X>> cross_entropy_per_sample(const Eigen::MatrixBase<X>& x,
                                                            const Eigen::DenseBase<Y>& y,
@@ -427,6 +449,7 @@ Vector<detail::ComputeType<T, X>> cross_entropy_per_sample(const Eigen::MatrixBa
   return detail::ce_per_sample_rows(x, y, opts, "reference::cross_entropy_per_sample", denominator);
 }
 
+/// The reduced cross-entropy in T (see xent::cross_entropy).
 template <class T = void, class X, class Y>
 detail::ComputeType<T, X> cross_entropy(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                                         const CrossEntropyOptions& opts = {}) {
@@ -436,6 +459,8 @@ detail::ComputeType<T, X> cross_entropy(const Eigen::MatrixBase<X>& x, const Eig
   return detail::reduce<detail::ComputeType<T, X>>(losses, opts.reduction(), denominator);
 }
 
+/// The cross-entropy's gradient in T, by the chain rule through log_softmax (see
+/// xent::cross_entropy_backward).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
@@ -449,6 +474,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
       detail::ce_backward_rows<R>(x, y, opts, Vector<R>::Constant(samples, scale)), opts.layout());
 }
 
+/// The gradient of sum_n grad_outputs(n) * loss_n in T (see
+/// xent::cross_entropy_per_sample_backward).
 template <class T = void, class X, class Y, class G>
 Matrix<detail::ComputeType<T, X>> cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
@@ -462,6 +489,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_per_sample_backward(
 
 // ---- nll_loss ----------------------------------------------------------------------------------
 
+/// The per-sample NLL loss in T: -w_y x(n, y), 0 for ignored samples (see
+/// xent::nll_loss_per_sample).
 template <class T = void, class X, class Y>
 Vector<detail::ComputeType<T, X>> nll_loss_per_sample(const Eigen::MatrixBase<X>& x,
                                                       const Eigen::DenseBase<Y>& y,
@@ -470,6 +499,7 @@ Vector<detail::ComputeType<T, X>> nll_loss_per_sample(const Eigen::MatrixBase<X>
   return detail::nll_per_sample_rows(x, y, opts, "reference::nll_loss_per_sample", denominator);
 }
 
+/// The reduced NLL loss in T (see xent::nll_loss).
 template <class T = void, class X, class Y>
 detail::ComputeType<T, X> nll_loss(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                                    const NLLLossOptions& opts = {}) {
@@ -478,6 +508,7 @@ detail::ComputeType<T, X> nll_loss(const Eigen::MatrixBase<X>& x, const Eigen::D
   return detail::reduce<detail::ComputeType<T, X>>(losses, opts.reduction(), denominator);
 }
 
+/// The NLL loss's gradient in T (see xent::nll_loss_backward).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& x,
                                                     const Eigen::DenseBase<Y>& y,
@@ -492,6 +523,7 @@ Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& 
       detail::nll_backward_rows<R>(x, y, opts, Vector<R>::Constant(samples, scale)), opts.layout());
 }
 
+/// The gradient of sum_n grad_outputs(n) * loss_n in T (see xent::nll_loss_per_sample_backward).
 template <class T = void, class X, class Y, class G>
 Matrix<detail::ComputeType<T, X>> nll_loss_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
@@ -504,6 +536,9 @@ Matrix<detail::ComputeType<T, X>> nll_loss_per_sample_backward(
 
 // ---- binary cross-entropy, on logits and on probabilities ---------------------------------------
 
+/// BCE-with-logits' element losses in T, as max(x, 0) - x t + log1p(exp(-|x|)) plus the
+/// pos_weight term, and the mathematical limit at x = +-inf (see
+/// xent::binary_cross_entropy_with_logits_per_sample).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
@@ -512,6 +547,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample(
       "reference::binary_cross_entropy_with_logits", x, t, opts);
 }
 
+/// The reduced BCE with logits in T (see xent::binary_cross_entropy_with_logits).
 template <class T = void, class X, class Y>
 detail::ComputeType<T, X> binary_cross_entropy_with_logits(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
@@ -521,6 +557,8 @@ detail::ComputeType<T, X> binary_cross_entropy_with_logits(
                            opts.reduction(), static_cast<R>(x.size()));
 }
 
+/// BCE-with-logits' gradient in T: w ((P t + 1 - t) sigmoid(x) - P t), scaled by the reduction
+/// (see xent::binary_cross_entropy_with_logits_backward).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
@@ -533,6 +571,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_backward(
       [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
+/// The gradient of sum grad_outputs * (the element losses) in T (see
+/// xent::binary_cross_entropy_with_logits_per_sample_backward).
 template <class T = void, class X, class Y, class G>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
@@ -543,6 +583,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample_ba
       [&](Eigen::Index i, Eigen::Index j) { return static_cast<R>(grad_outputs(i, j)); });
 }
 
+/// BCE's element losses in T: -w [t max(log p, -100) + (1 - t) max(log(1 - p), -100)] (see
+/// xent::binary_cross_entropy_per_sample).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& p,
                                                                   const Eigen::DenseBase<Y>& t,
@@ -551,6 +593,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample(const Eigen::M
       "reference::binary_cross_entropy", p, t, opts);
 }
 
+/// The reduced BCE in T (see xent::binary_cross_entropy).
 template <class T = void, class X, class Y>
 detail::ComputeType<T, X> binary_cross_entropy(const Eigen::MatrixBase<X>& p,
                                                const Eigen::DenseBase<Y>& t,
@@ -560,6 +603,8 @@ detail::ComputeType<T, X> binary_cross_entropy(const Eigen::MatrixBase<X>& p,
                            static_cast<R>(p.size()));
 }
 
+/// BCE's gradient in T: w (p - t) / max(p (1 - p), 1e-12), scaled by the reduction (see
+/// xent::binary_cross_entropy_backward).
 template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_backward(
     const Eigen::MatrixBase<X>& p, const Eigen::DenseBase<Y>& t, const BCELossOptions& opts = {},
@@ -572,6 +617,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_backward(
       [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
+/// The gradient of sum grad_outputs * (the element losses) in T (see
+/// xent::binary_cross_entropy_per_sample_backward).
 template <class T = void, class X, class Y, class G>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& p, const Eigen::DenseBase<Y>& t,

@@ -15,10 +15,23 @@
 #include "options.hpp"
 
 namespace xent {
+/// The instruction-set namespace: an inline namespace named after the SIMD instruction set the
+/// translation unit is compiled for (`isa_avx512`, `isa_avx2`, `isa_sse2`, `isa_neon`,
+/// `isa_scalar`, ...; the macro `XENT_SIMD_ISA_NAMESPACE`), so that units built with different
+/// `-march` flags never share a function body. Its members are spelled `xent::name`: always write
+/// `xent::cross_entropy`, never the namespace's own name.
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// log_softmax into a caller's matrix of x's shape: y = (x - max) - log(sum exp(x - max)), in that
-// order, which keeps big, close logits exact (PyTorch issue #11752).
+/// log_softmax over the classes of each sample, into a caller's matrix, like
+/// `F.log_softmax(x, dim=1)` (`dim=0` with Layout::SamplesInColumns).
+///
+/// Computes y = (x - max) - log(sum exp(x - max)), in that order, which keeps big, close logits
+/// exact. A row holding NaN or +inf, or only -inf, gives NaN; a -inf logit among finite ones gives
+/// -inf.
+/// \param x       logits, N x C (or C x N with Layout::SamplesInColumns); float or double.
+/// \param out     the result, x's shape: a resizable Matrix is resized, a Map, Block or Ref must
+///                have x's shape (else std::invalid_argument).
+/// \param layout  which axis holds the samples.
 template <class Derived, class Out>
 void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
                  Layout layout = Layout::SamplesInRows) {
@@ -114,6 +127,8 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
   });
 }
 
+/// log_softmax, returned as a new matrix of x's shape and storage order (see the overload with
+/// `out`).
 template <class Derived>
 detail::PlainMatrix<Derived> log_softmax(const Eigen::MatrixBase<Derived>& x,
                                          Layout layout = Layout::SamplesInRows) {
@@ -122,7 +137,14 @@ detail::PlainMatrix<Derived> log_softmax(const Eigen::MatrixBase<Derived>& x,
   return out;
 }
 
-// softmax into a caller's matrix: exp(x - max) / sum exp(x - max).
+/// softmax over the classes of each sample, into a caller's matrix, like `F.softmax(x, dim=1)`.
+///
+/// Computes exp(x - max) / sum exp(x - max). A row holding NaN or +inf, or only -inf, gives NaN; a
+/// -inf logit among finite ones gives probability 0.
+/// \param x       logits, N x C (or C x N with Layout::SamplesInColumns); float or double.
+/// \param out     the result, x's shape: a resizable Matrix is resized, a Map, Block or Ref must
+///                have x's shape (else std::invalid_argument).
+/// \param layout  which axis holds the samples.
 template <class Derived, class Out>
 void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
              Layout layout = Layout::SamplesInRows) {
@@ -182,6 +204,8 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
   });
 }
 
+/// softmax, returned as a new matrix of x's shape and storage order (see the overload with
+/// `out`).
 template <class Derived>
 detail::PlainMatrix<Derived> softmax(const Eigen::MatrixBase<Derived>& x,
                                      Layout layout = Layout::SamplesInRows) {
@@ -190,8 +214,15 @@ detail::PlainMatrix<Derived> softmax(const Eigen::MatrixBase<Derived>& x,
   return out;
 }
 
-// log(sum exp(x)) per sample, into a caller's vector of N entries. Follows torch.logsumexp on
-// non-finite rows: all -inf (or no classes) gives -inf, any +inf gives +inf, any NaN gives NaN.
+/// log(sum exp(x)) over the classes of each sample, into a caller's vector of N entries, like
+/// `torch.logsumexp(x, dim=1)`.
+///
+/// Follows torch.logsumexp on non-finite rows: all -inf (or no classes) gives -inf, any +inf gives
+/// +inf, any NaN gives NaN.
+/// \param x       logits, N x C (or C x N with Layout::SamplesInColumns); float or double.
+/// \param out     a vector of N entries: a resizable vector is resized, a Map, Block or Ref must
+///                have N entries (else std::invalid_argument).
+/// \param layout  which axis holds the samples.
 template <class Derived, class Out>
 void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
                Layout layout = Layout::SamplesInRows) {
@@ -279,6 +310,7 @@ void logsumexp(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>
   });
 }
 
+/// logsumexp, returned as a new column vector of N entries (see the overload with `out`).
 template <class Derived>
 detail::PlainVector<Derived> logsumexp(const Eigen::MatrixBase<Derived>& x,
                                        Layout layout = Layout::SamplesInRows) {
@@ -287,8 +319,15 @@ detail::PlainVector<Derived> logsumexp(const Eigen::MatrixBase<Derived>& x,
   return out;
 }
 
-// Gradient of log_softmax from its output y: g - exp(y) * sum(g), per sample, into grad_input (a
-// plain matrix is resized; a Map or Block must have the right shape). The second form returns it.
+/// The gradient of log_softmax, computed from its output, into grad_input, like
+/// `torch._log_softmax_backward_data`.
+///
+/// Per sample: grad_input = g - exp(y) * sum(g), with g = grad_output and y = output.
+/// \param grad_output  the upstream gradient, output's shape and scalar type.
+/// \param output       the result of log_softmax(x, layout).
+/// \param grad_input   the result, output's shape: a resizable Matrix is resized, a Map, Block or
+///                     Ref must have output's shape (else std::invalid_argument).
+/// \param layout       which axis holds the samples.
 template <class G, class Y, class Out>
 void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
                           const Eigen::MatrixBase<Y>& output,
@@ -343,6 +382,8 @@ void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
   });
 }
 
+/// The gradient of log_softmax, returned as a new matrix of output's shape and storage order (see
+/// the overload with `grad_input`).
 template <class G, class Y>
 detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
                                             const Eigen::MatrixBase<Y>& output,
@@ -352,8 +393,15 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
   return result;
 }
 
-// Gradient of softmax from its output y: y * (g - sum(g * y)), per sample, into grad_input or
-// returned.
+/// The gradient of softmax, computed from its output, into grad_input, like
+/// `torch._softmax_backward_data`.
+///
+/// Per sample: grad_input = y * (g - sum(g * y)), with g = grad_output and y = output.
+/// \param grad_output  the upstream gradient, output's shape and scalar type.
+/// \param output       the result of softmax(x, layout).
+/// \param grad_input   the result, output's shape: a resizable Matrix is resized, a Map, Block or
+///                     Ref must have output's shape (else std::invalid_argument).
+/// \param layout       which axis holds the samples.
 template <class G, class Y, class Out>
 void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::MatrixBase<Y>& output,
                       const Eigen::MatrixBase<Out>& grad_input,
@@ -405,6 +453,8 @@ void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::Matr
   });
 }
 
+/// The gradient of softmax, returned as a new matrix of output's shape and storage order (see the
+/// overload with `grad_input`).
 template <class G, class Y>
 detail::PlainMatrix<Y> softmax_backward(const Eigen::MatrixBase<G>& grad_output,
                                         const Eigen::MatrixBase<Y>& output,

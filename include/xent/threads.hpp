@@ -17,10 +17,13 @@ inline std::atomic<int>& thread_setting() {
 }
 }  // namespace detail
 
-// Sets the number of threads xent uses (n <= 0 restores the default, omp_get_max_threads()).
+/// Sets the number of threads xent uses, for the whole program (n <= 0 restores the default,
+/// `omp_get_max_threads()`). Without OpenMP (`-fopenmp`) xent runs on the calling thread whatever
+/// the setting; results are bitwise identical for any thread count.
 inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
 
-// The number of threads xent uses: 1 without OpenMP, and 1 inside an enclosing parallel region.
+/// The number of threads xent uses: the set_num_threads() setting, else `omp_get_max_threads()`;
+/// 1 without OpenMP, and 1 inside an enclosing OpenMP parallel region.
 inline int num_threads() {
 #if defined(_OPENMP)
   if (omp_in_parallel()) return 1;

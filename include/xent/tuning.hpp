@@ -35,39 +35,38 @@ inline std::atomic<std::size_t>& stream_output_bytes_setting() {
 }
 }  // namespace detail
 
-// Rows (samples) whose two passes would keep more than `bytes` bytes in cache, their logits and,
-// in functions that write a row of results (gradients, softmax, log_softmax), that row too, take
-// the block-wise online pass (running max per block, read once from memory); shorter rows take two
-// passes (max, then exp). 0 sends every row through the online pass. Results agree within
-// rounding, not bitwise.
+/// Sets, for the whole program, the row size beyond which a contiguous row takes the block-wise
+/// online pass. Rows (samples) whose two passes would keep more than `bytes` bytes in cache, their
+/// logits and, in functions that write a row of results (gradients, softmax, log_softmax), that
+/// row too, take the block-wise online pass (running max per block, read once from memory);
+/// shorter rows take two passes (max, then exp). 0 sends every row through the online pass.
+/// Results agree within rounding, not bitwise.
 inline void set_online_row_bytes(std::size_t bytes) {
   detail::online_row_bytes_setting().store(bytes, std::memory_order_relaxed);
 }
 
-// The current switch point (default 512 KiB: 128 Ki float logits in the forward, 64 Ki in the
-// functions that write a row).
+/// The current switch point of set_online_row_bytes(), in bytes (default 512 KiB: 128 Ki float
+/// logits in the forward, 64 Ki in the functions that write a row).
 inline std::size_t online_row_bytes() {
   return detail::online_row_bytes_setting().load(std::memory_order_relaxed);
 }
 
-// Functions that write a whole N x C matrix (log_softmax, softmax and their backward, row-major
-// contiguous rows) use non-temporal stores when that output occupies more than `bytes` bytes: an
-// output far larger than the last-level cache would be evicted before it is read again, and a
-// regular store first reads every line it writes (12 instead of 8 bytes of memory traffic per
-// element). 0 streams every such output; SIZE_MAX never does. Results are bitwise the same.
+/// Sets, for the whole program, the output size beyond which non-temporal stores are used.
+/// Functions that write a whole N x C matrix (log_softmax, softmax and their backward, row-major
+/// contiguous rows) use non-temporal stores when that output occupies more than `bytes` bytes: an
+/// output far larger than the last-level cache would be evicted before it is read again, and a
+/// regular store first reads every line it writes (12 instead of 8 bytes of memory traffic per
+/// element). 0 streams every such output; `SIZE_MAX` never does. Results are bitwise the same.
 inline void set_stream_output_bytes(std::size_t bytes) {
   detail::stream_output_bytes_setting().store(bytes, std::memory_order_relaxed);
 }
 
-// The current threshold, in bytes of output (default 8 MiB).
+/// The current threshold of set_stream_output_bytes(), in bytes of output (default 8 MiB).
 inline std::size_t stream_output_bytes() {
   return detail::stream_output_bytes_setting().load(std::memory_order_relaxed);
 }
 
-// Lane-per-sample strips (samples adjacent in memory, detail/lane_kernels.hpp) whose logits occupy
-// more than `bytes` bytes find the max and the sum of exps in one online pass (the sum rescaled
-// when a lane's max grows) rather than two: worth it only when each pass streams the strip from
-// DRAM. 0 sends every strip through the online pass. Results agree within rounding, not bitwise.
+// The setting of set_online_lane_strip_bytes (below; the lane kernels: detail/lane_kernels.hpp).
 namespace detail {
 // 8 MiB (a quarter of the development machine's 32 MiB L3; see lane_online in lane_kernels.hpp).
 constexpr std::size_t kDefaultOnlineLaneStripBytes = std::size_t(8) << 20;
@@ -77,11 +76,18 @@ inline std::atomic<std::size_t>& online_lane_strip_bytes_setting() {
 }
 }  // namespace detail
 
+/// Sets, for the whole program, the strip size beyond which the lane kernels take one online pass.
+/// Lane-per-sample strips (samples adjacent in memory: up to 256 samples, a SIMD lane each) whose
+/// logits occupy more than `bytes` bytes find the max and the sum of exps in one online pass (the
+/// sum rescaled when a lane's max grows) rather than two: worth it only when each pass streams the
+/// strip from DRAM. 0 sends every strip through the online pass. Results agree within rounding,
+/// not bitwise.
 inline void set_online_lane_strip_bytes(std::size_t bytes) {
   detail::online_lane_strip_bytes_setting().store(bytes, std::memory_order_relaxed);
 }
 
-// The current switch point, in bytes of one strip of logits (default 8 MiB).
+/// The current switch point of set_online_lane_strip_bytes(), in bytes of one strip of logits
+/// (default 8 MiB).
 inline std::size_t online_lane_strip_bytes() {
   return detail::online_lane_strip_bytes_setting().load(std::memory_order_relaxed);
 }
