@@ -18,6 +18,7 @@ int main() {
   const double expected = (row0 + row1) / 2.0;  // 0.4076059644...
 
   const double loss = xent::cross_entropy(logits, targets);
+  std::printf("xent %s\n", xent::version());
   std::printf("xent::cross_entropy = %.15f, by hand = %.15f\n", loss, expected);
   return std::abs(loss - expected) <= 1e-12 ? 0 : 1;
 }
