@@ -2,7 +2,7 @@
 """Tables of the accuracy study from tools/accuracy/results.csv (stdlib only).
 
 Writes tools/accuracy/README.md (method, summary, the misses, every cell) and replaces the summary
-table between the markers <!-- accuracy-table --> and <!-- /accuracy-table --> in README.md.
+table between the markers <!-- accuracy-table --> and <!-- /accuracy-table --> in docs/accuracy.md.
 Usage: /usr/bin/python3 tools/accuracy/report.py [results.csv]
 """
 import csv
@@ -109,7 +109,7 @@ def main():
             .replace("@FULL@", "\n".join(full) + "\n"))
     open(os.path.join(HERE, "README.md"), "w").write(text)
 
-    readme = os.path.join(ROOT, "README.md")
+    readme = os.path.join(ROOT, "docs", "accuracy.md")
     s = open(readme).read()
     a, b = "<!-- accuracy-table -->\n", "<!-- /accuracy-table -->"
     if a in s and b in s:

@@ -3,7 +3,7 @@
 # (g++ -O2 -march=native), dumps every cell's inputs into a temporary directory (~700 MB with
 # PyTorch's outputs, removed at the end), runs PyTorch 1.13 on them (/usr/bin/python3 with
 # Debian's python3-torch), measures every contender and regenerates tools/accuracy/results.csv,
-# tools/accuracy/README.md and the summary table in README.md. About 1.5 minutes on 2 cores.
+# tools/accuracy/README.md and the summary table in docs/accuracy.md. About 1.5 minutes on 2 cores.
 # -march=native: the study measures the widest tier this CPU runs (never one it lacks); the
 # figures differ slightly between tiers (AVX-512, AVX2+FMA, SSE2), so say which one a run used.
 set -eu
