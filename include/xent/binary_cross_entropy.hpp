@@ -155,7 +155,8 @@ detail::PlainMatrix<X> binary_cross_entropy_per_sample_backward(
 /// \param probs    as for binary_cross_entropy().
 /// \param targets  as for binary_cross_entropy().
 /// \param grad     the gradient, probs' shape: a resizable Matrix is resized, a Map, Block or Ref
-///                 must have probs' shape (else std::invalid_argument).
+///                 must have probs' shape (else std::invalid_argument). It may be probs itself
+///                 (bitwise the same loss and gradient; docs/aliasing.md).
 /// \param opts     as for binary_cross_entropy().
 /// \return the reduced loss.
 template <class X, class T, class G>

@@ -201,7 +201,8 @@ detail::PlainMatrix<X> binary_cross_entropy_with_logits_per_sample_backward(
 /// \param logits   as for binary_cross_entropy_with_logits().
 /// \param targets  as for binary_cross_entropy_with_logits().
 /// \param grad     the gradient, the logits' shape: a resizable Matrix is resized, a Map, Block or
-///                 Ref must have the logits' shape (else std::invalid_argument).
+///                 Ref must have the logits' shape (else std::invalid_argument). It may be logits
+///                 itself (bitwise the same loss and gradient; docs/aliasing.md).
 /// \param opts     as for binary_cross_entropy_with_logits().
 /// \return the reduced loss.
 template <class X, class T, class G>

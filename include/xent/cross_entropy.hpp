@@ -408,7 +408,8 @@ detail::PlainMatrix<X> cross_entropy_per_sample_backward(const Eigen::MatrixBase
 /// \param targets  as for cross_entropy().
 /// \param grad     the gradient, the logits' shape and scalar type: a resizable Matrix is
 ///                 resized, a Map, Block or Ref must have the logits' shape (else
-///                 std::invalid_argument).
+///                 std::invalid_argument). It may be logits itself (bitwise the same loss and
+///                 gradient; see cross_entropy_forward_backward_in_place() and docs/aliasing.md).
 /// \param opts     as for cross_entropy().
 /// \return the reduced loss, as cross_entropy() returns it.
 template <class X, class Y, class G>
@@ -424,8 +425,9 @@ typename X::Scalar cross_entropy_forward_backward(const Eigen::MatrixBase<X>& lo
 /// shapes: one N x C buffer instead of two).
 ///
 /// Every kernel reads a sample's logits before it writes that sample's gradient, so the loss and
-/// the gradient are bitwise those of cross_entropy_forward_backward(). logits must be writable (a
-/// Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
+/// the gradient are bitwise those of cross_entropy_forward_backward() (tests/test_aliasing.cpp;
+/// docs/aliasing.md lists every output that may be written over an input). logits must be writable
+/// (a Matrix, Map, Block or Ref; an inner-strided Map works through a copy).
 /// \return the reduced loss; logits then hold its gradient.
 template <class X, class Y>
 typename X::Scalar cross_entropy_forward_backward_in_place(const Eigen::MatrixBase<X>& logits,

@@ -285,7 +285,8 @@ detail::PlainMatrix<X> nll_loss_per_sample_backward(const Eigen::MatrixBase<X>& 
 /// \param targets    as for nll_loss().
 /// \param grad       the gradient, log_probs' shape and scalar type: a resizable Matrix is
 ///                   resized, a Map, Block or Ref must have log_probs' shape (else
-///                   std::invalid_argument).
+///                   std::invalid_argument). It must not share memory with log_probs: grad is
+///                   zero-filled before the losses are read (docs/aliasing.md).
 /// \param opts       as for nll_loss().
 /// \return the reduced loss, as nll_loss() returns it.
 template <class X, class Y, class G>

@@ -30,7 +30,8 @@ inline namespace XENT_SIMD_ISA_NAMESPACE {
 /// -inf.
 /// \param x       logits, N x C (or C x N with Layout::SamplesInColumns); float or double.
 /// \param out     the result, x's shape: a resizable Matrix is resized, a Map, Block or Ref must
-///                have x's shape (else std::invalid_argument).
+///                have x's shape (else std::invalid_argument). It may be x itself (bitwise the
+///                same result; docs/aliasing.md).
 /// \param layout  which axis holds the samples.
 template <class Derived, class Out>
 void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
@@ -143,7 +144,8 @@ detail::PlainMatrix<Derived> log_softmax(const Eigen::MatrixBase<Derived>& x,
 /// -inf logit among finite ones gives probability 0.
 /// \param x       logits, N x C (or C x N with Layout::SamplesInColumns); float or double.
 /// \param out     the result, x's shape: a resizable Matrix is resized, a Map, Block or Ref must
-///                have x's shape (else std::invalid_argument).
+///                have x's shape (else std::invalid_argument). It may be x itself (bitwise the
+///                same result; docs/aliasing.md).
 /// \param layout  which axis holds the samples.
 template <class Derived, class Out>
 void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& out,
@@ -326,7 +328,8 @@ detail::PlainVector<Derived> logsumexp(const Eigen::MatrixBase<Derived>& x,
 /// \param grad_output  the upstream gradient, output's shape and scalar type.
 /// \param output       the result of log_softmax(x, layout).
 /// \param grad_input   the result, output's shape: a resizable Matrix is resized, a Map, Block or
-///                     Ref must have output's shape (else std::invalid_argument).
+///                     Ref must have output's shape (else std::invalid_argument). It may be
+///                     grad_output or output itself (bitwise the same result; docs/aliasing.md).
 /// \param layout       which axis holds the samples.
 template <class G, class Y, class Out>
 void log_softmax_backward(const Eigen::MatrixBase<G>& grad_output,
@@ -400,7 +403,8 @@ detail::PlainMatrix<Y> log_softmax_backward(const Eigen::MatrixBase<G>& grad_out
 /// \param grad_output  the upstream gradient, output's shape and scalar type.
 /// \param output       the result of softmax(x, layout).
 /// \param grad_input   the result, output's shape: a resizable Matrix is resized, a Map, Block or
-///                     Ref must have output's shape (else std::invalid_argument).
+///                     Ref must have output's shape (else std::invalid_argument). It may be
+///                     grad_output or output itself (bitwise the same result; docs/aliasing.md).
 /// \param layout       which axis holds the samples.
 template <class G, class Y, class Out>
 void softmax_backward(const Eigen::MatrixBase<G>& grad_output, const Eigen::MatrixBase<Y>& output,
