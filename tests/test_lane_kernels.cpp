@@ -184,7 +184,10 @@ void check_cross_entropy(const Mat<S>& x, const Vec<int>& y, const CrossEntropyO
   const RowsLD<S> r = rows_ld(x, layout);
   const Index N = r.x.rows();
   const auto w = [&](Index c) { return opts.has_weight() ? static_cast<LD>(opts.weight()(c)) : LD(1); };
-  const auto [loss_tol, grad_tol] = index_target_tolerances<S>(r.x, y, opts);
+  // Named members, not structured bindings: C++17 lambdas cannot capture those (clang rejects it).
+  const CrossEntropyTolerances tols = index_target_tolerances<S>(r.x, y, opts);
+  const Vec<LD>& loss_tol = tols.loss;
+  const Mat<LD>& grad_tol = tols.grad;
   LD denominator = 0;
   for (Index n = 0; n < N; ++n)
     if (y(n) != opts.ignore_index()) denominator += w(y(n));
