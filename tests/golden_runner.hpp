@@ -64,8 +64,6 @@ template <class S>
 using MatR = Eigen::Matrix<S, Dynamic, Dynamic, Eigen::RowMajor>;
 template <class S>
 using Vec = Eigen::Matrix<S, Dynamic, 1>;
-template <class S>
-using RowVec = Eigen::Matrix<S, 1, Dynamic>;
 using IndexVec = Eigen::Matrix<std::int64_t, Dynamic, 1>;
 
 // ---- precision ----------------------------------------------------------------------------------
@@ -743,12 +741,14 @@ typename F::Options binary_options(const Case& c, Layout layout) {
   typename F::Options opts;
   const long N = c.N, C = c.C;
   if (c.has_weight) {
+    // PyTorch's weight broadcasts by its shape; xent's setter says what it weighs. A (C,) weight
+    // ported as the natural column vector is per class through class_weight.
     if (c.weight_kind == "per_class") {
-      opts.weight(vector<S, RowVec<S>>(c.weight));  // a row vector: one weight per class
+      opts.class_weight(vector<S, Vec<S>>(c.weight));  // PyTorch's (C,): one weight per class
     } else if (c.weight_kind == "per_sample") {
-      opts.weight(vector<S, Vec<S>>(c.weight));  // a column vector: one weight per sample
+      opts.sample_weight(vector<S, Vec<S>>(c.weight));  // PyTorch's (N, 1): one per sample
     } else {
-      opts.weight(in_layout<S>(c.weight, N, C, layout));  // a matrix: the input's shape
+      opts.element_weight(in_layout<S>(c.weight, N, C, layout));  // (N, C): the input's shape
     }
   }
   if constexpr (std::is_same<F, BCEL>::value) {

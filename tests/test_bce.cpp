@@ -1,9 +1,9 @@
 // binary_cross_entropy_with_logits and binary_cross_entropy: every public entry point (reduced
 // mean/sum, both per-element overloads, backward with grad_output != 1, per-element backward,
 // forward_backward, the BCEWithLogitsLoss / BCELoss methods) against independent closed forms in
-// long double and xent::reference, over generated cases: every weight kind (a row vector per class,
-// a column vector per sample, a matrix element-wise; in Layout::SamplesInColumns the class axis is
-// the rows), pos_weight, mean and sum, both layouts, logits far into the tails; gradients against
+// long double and xent::reference, over generated cases: every weight kind (class_weight,
+// sample_weight, element_weight, vectors of either orientation; in Layout::SamplesInColumns the
+// class axis is the rows), pos_weight, mean and sum, both layouts, logits far into the tails; gradients against
 // central finite differences; other input and output kinds.
 #include <string>
 #include <type_traits>
@@ -24,9 +24,9 @@ enum class Kind { None, PerClass, PerSample, Elementwise };
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::None: return "no weight";
-    case Kind::PerClass: return "per-class weight (row vector)";
-    case Kind::PerSample: return "per-sample weight (column vector)";
-    case Kind::Elementwise: return "element-wise weight (matrix)";
+    case Kind::PerClass: return "per-class weight (class_weight)";
+    case Kind::PerSample: return "per-sample weight (sample_weight)";
+    case Kind::Elementwise: return "element-wise weight (element_weight)";
   }
   return "";
 }
@@ -42,10 +42,10 @@ Mat<LD> set_random_weight(Options& opts, Kind kind, Index rows, Index cols, Rng&
     case Kind::None: break;
     case Kind::PerClass: {
       const Vec<double> w = random_weights(classes, rng);
-      if (rng.chance(0.5)) {
-        opts.weight(Eigen::RowVectorXd(w.transpose()));
+      if (rng.chance(0.5)) {  // either orientation, float or double
+        opts.class_weight(Eigen::RowVectorXd(w.transpose()));
       } else {
-        opts.weight(Eigen::RowVectorXf(w.transpose().cast<float>()));
+        opts.class_weight(Eigen::VectorXf(w.cast<float>()));
       }
       for (Index i = 0; i < rows; ++i)
         for (Index j = 0; j < cols; ++j) full(i, j) = static_cast<LD>(w(samples_in_rows ? j : i));
@@ -53,7 +53,11 @@ Mat<LD> set_random_weight(Options& opts, Kind kind, Index rows, Index cols, Rng&
     }
     case Kind::PerSample: {
       const Vec<double> w = random_weights(samples, rng);
-      opts.weight(w);
+      if (samples % 2 == 0) {  // either orientation (no extra draw: the cases stay as they were)
+        opts.sample_weight(w);
+      } else {
+        opts.sample_weight(Eigen::RowVectorXd(w.transpose()));
+      }
       for (Index i = 0; i < rows; ++i)
         for (Index j = 0; j < cols; ++j) full(i, j) = static_cast<LD>(w(samples_in_rows ? i : j));
       break;
@@ -61,7 +65,7 @@ Mat<LD> set_random_weight(Options& opts, Kind kind, Index rows, Index cols, Rng&
     case Kind::Elementwise: {
       Mat<double> w(rows, cols);
       for (Index j = 0; j < cols; ++j) w.col(j) = random_weights(rows, rng);
-      opts.weight(w);
+      opts.element_weight(w);
       full = w.cast<LD>();
       break;
     }
@@ -435,4 +439,95 @@ TEMPLATE_TEST_CASE("binary cross-entropy accepts other input and output kinds", 
   require_close(grad, closed_p.grad, 4 * eps<S>(), closed_p.grad_atol, "binary_cross_entropy of a padded Map: gradient");
   require_close(xent::binary_cross_entropy_per_sample(p_row, t, bce_opts), closed_p.loss, 0.0, closed_p.loss_atol,
                 "binary_cross_entropy of a row-major matrix: losses");
+}
+
+// Issue 20: PyTorch's `weight=torch.tensor([C values])` on an (N, C) input is per class. Ported as a
+// column vector (Eigen::VectorXf, the natural spelling) through class_weight it stays per class, in
+// either orientation, even when N == C, where the per-sample reading gives another number and no
+// size check could tell them apart. The expected values are PyTorch's (Debian's python3-torch
+// 1.13.1, CPU, 1 thread):
+//   x = [[1, -2, 0.5], [0, 1.5, -1], [2, -0.5, 0.25]], p = [[0.8, 0.1, 0.6], [0.5, 0.7, 0.3],
+//   [0.9, 0.4, 0.55]], t = [[1, 0, 1], [0, 1, 1], [1, 1, 0]], w = [0.25, 1, 2]
+//   F.binary_cross_entropy_with_logits(x, t, weight=w)           float64 0.7569231862378293
+//                                                                float32 0.756923258304596
+//   F.binary_cross_entropy_with_logits(x, t, weight=w.view(3, 1)) float64 0.6989197385500102
+//                                                                float32 0.6989197731018066
+//   F.binary_cross_entropy(p, t, weight=w)                       float64 0.7400390279970117
+//                                                                float32 0.7400389909744263
+//   F.binary_cross_entropy(p, t, weight=w.view(3, 1))            float64 0.6782161376676251
+//                                                                float32 0.6782162189483643
+// Tolerance: xent and PyTorch each round nine element losses and their mean; 8 eps relative covers
+// both (xent sums in double).
+TEMPLATE_TEST_CASE("a (C,) weight ported as class_weight gives PyTorch's loss when N == C",
+                   "[bce][bce_with_logits][weight]", float, double) {
+  using S = TestType;
+  const bool f32 = std::is_same<S, float>::value;
+  Mat<S> x(3, 3), p(3, 3), t(3, 3);
+  x << S(1), S(-2), S(0.5), S(0), S(1.5), S(-1), S(2), S(-0.5), S(0.25);
+  p << S(0.8), S(0.1), S(0.6), S(0.5), S(0.7), S(0.3), S(0.9), S(0.4), S(0.55);
+  t << S(1), S(0), S(1), S(0), S(1), S(1), S(1), S(1), S(0);
+  const Vec<S> w = (Vec<S>(3) << S(0.25), S(1), S(2)).finished();  // PyTorch's (C,), as a VectorX
+  const double logits_per_class = f32 ? 0.756923258304596 : 0.7569231862378293;
+  const double logits_per_sample = f32 ? 0.6989197731018066 : 0.6989197385500102;
+  const double probs_per_class = f32 ? 0.7400389909744263 : 0.7400390279970117;
+  const double probs_per_sample = f32 ? 0.6782162189483643 : 0.6782161376676251;
+  const double rtol = 8 * eps<S>();
+  INFO(scalar_name<S>());
+
+  SECTION("binary_cross_entropy_with_logits") {
+    const S loss = xent::binary_cross_entropy_with_logits(x, t, BCEWithLogitsLossOptions().class_weight(w));
+    require_close(loss, logits_per_class, rtol, 0.0, "class_weight(column vector)");
+    const Eigen::RowVectorXd w_row = w.transpose().template cast<double>();
+    require_close(xent::binary_cross_entropy_with_logits(x, t, BCEWithLogitsLossOptions().class_weight(w_row)),
+                  logits_per_class, rtol, 0.0, "class_weight(row vector of double)");
+    // Samples in columns: the class axis is the rows.
+    const Mat<S> xt = x.transpose(), tt = t.transpose();
+    require_close(xent::binary_cross_entropy_with_logits(
+                      xt, tt, BCEWithLogitsLossOptions().class_weight(w).layout(Layout::SamplesInColumns)),
+                  logits_per_class, rtol, 0.0, "class_weight, samples in columns");
+    // PyTorch's (N, 1) weight is sample_weight: a different loss, as in PyTorch.
+    const S per_sample =
+        xent::binary_cross_entropy_with_logits(x, t, BCEWithLogitsLossOptions().sample_weight(w));
+    require_close(per_sample, logits_per_sample, rtol, 0.0, "sample_weight");
+    CHECK(std::fabs(static_cast<double>(loss) - static_cast<double>(per_sample)) > 0.05);
+    // element_weight of the broadcast matrix agrees with class_weight.
+    const Mat<S> full = Vec<S>::Ones(3) * w.transpose();
+    require_close(xent::binary_cross_entropy_with_logits(x, t, BCEWithLogitsLossOptions().element_weight(full)),
+                  logits_per_class, rtol, 0.0, "element_weight of w broadcast over the rows");
+    // The object and the later setter wins.
+    const xent::BCEWithLogitsLoss module(BCEWithLogitsLossOptions().sample_weight(w).class_weight(w));
+    require_close(module(x, t), logits_per_class, rtol, 0.0, "BCEWithLogitsLoss, the last setter wins");
+  }
+  SECTION("binary_cross_entropy") {
+    const S loss = xent::binary_cross_entropy(p, t, BCELossOptions().class_weight(w));
+    require_close(loss, probs_per_class, rtol, 0.0, "class_weight(column vector)");
+    const Eigen::RowVectorXf w_row = w.transpose().template cast<float>();
+    require_close(xent::binary_cross_entropy(p, t, BCELossOptions().class_weight(w_row)), probs_per_class, rtol, 0.0,
+                  "class_weight(row vector of float)");
+    const S per_sample = xent::binary_cross_entropy(p, t, BCELossOptions().sample_weight(w));
+    require_close(per_sample, probs_per_sample, rtol, 0.0, "sample_weight");
+    CHECK(std::fabs(static_cast<double>(loss) - static_cast<double>(per_sample)) > 0.05);
+  }
+}
+
+TEST_CASE("BCE weight setters and getters", "[bce][weight]") {
+  const Eigen::Vector3f w(0.25f, 1.0f, 2.0f);
+  BCELossOptions opts;
+  CHECK_FALSE(opts.has_weight());
+  CHECK(opts.weight_kind() == xent::WeightKind::None);
+  opts.class_weight(w);
+  CHECK(opts.weight_kind() == xent::WeightKind::PerClass);
+  CHECK(opts.has_weight());
+  CHECK(opts.weight().size() == 3);
+  CHECK(opts.weight()(2) == 2.0);
+  opts.sample_weight(w.transpose());
+  CHECK(opts.weight_kind() == xent::WeightKind::PerSample);
+  opts.element_weight(Eigen::Matrix<double, 2, 3>::Ones());
+  CHECK(opts.weight_kind() == xent::WeightKind::Elementwise);
+  CHECK(opts.weight().rows() == 2);
+  CHECK(opts.weight().cols() == 3);
+  // Cross-entropy's weight stays PyTorch's, per class, and class_weight is the same setter.
+  const auto ce = xent::CrossEntropyOptions().class_weight(w.transpose());
+  CHECK(ce.has_weight());
+  CHECK(ce.weight() == xent::CrossEntropyOptions().weight(w).weight());
 }

@@ -144,14 +144,14 @@ Combo<Options> make_combo(Layout layout, Kind kind, bool pos_weight, Reduction r
     case Kind::None: break;
     case Kind::PerClass: {
       const Vec<double> w = random_weights(classes, rng);
-      c.opts.weight(Eigen::RowVectorXd(w.transpose()));
+      c.opts.class_weight(w);
       for (Index i = 0; i < rows; ++i)
         for (Index j = 0; j < cols; ++j) c.w(i, j) = static_cast<LD>(w(class_of(i, j)));
       break;
     }
     case Kind::PerSample: {
       const Vec<double> w = random_weights(samples, rng);
-      c.opts.weight(w);
+      c.opts.sample_weight(w);
       for (Index i = 0; i < rows; ++i)
         for (Index j = 0; j < cols; ++j) c.w(i, j) = static_cast<LD>(w(sample_of(i, j)));
       break;
@@ -159,7 +159,7 @@ Combo<Options> make_combo(Layout layout, Kind kind, bool pos_weight, Reduction r
     case Kind::Elementwise: {
       Mat<double> w(rows, cols);
       for (Index j = 0; j < cols; ++j) w.col(j) = random_weights(rows, rng);
-      c.opts.weight(w);
+      c.opts.element_weight(w);
       c.w = w.cast<LD>();
       break;
     }

@@ -290,6 +290,9 @@ TEST_CASE("a class weight of the wrong length", "[errors][weight]") {
     CHECK_THAT(msg, XENT_HAS("weight"));
     CHECK_THAT(msg, XENT_HAS("2x3"));
     REQUIRE_THROWS_AS(xent::NLLLossOptions().weight(w), std::invalid_argument);
+    const std::string alias =
+        message_of<std::invalid_argument>([&] { xent::CrossEntropyOptions().class_weight(w); });
+    CHECK_THAT(alias, XENT_HAS("2x3"));
   }
 }
 
@@ -332,42 +335,64 @@ TEST_CASE("BCE weights of each kind with the wrong size", "[errors][bce][weight]
   const Mat<S> p = probs43<S>();
   const Mat<S> t = probs43<S>().reverse();
   using RowVec = Eigen::Matrix<S, 1, Eigen::Dynamic>;
-  SECTION("per class: a row vector needs C entries") {
+  SECTION("class_weight needs C entries, in either orientation") {
     const RowVec w = RowVec::Ones(4);
     REQUIRE_XENT_THROWS(
         std::invalid_argument, "binary_cross_entropy_with_logits",
-        xent::binary_cross_entropy_with_logits(x, t, xent::BCEWithLogitsLossOptions().weight(w)),
-        "weight (a row vector, one entry per class)", "has 4 entries", "expected 3");
+        xent::binary_cross_entropy_with_logits(x, t, xent::BCEWithLogitsLossOptions().class_weight(w)),
+        "class_weight has 4 entries, expected one per class (3)");
     REQUIRE_XENT_THROWS(std::invalid_argument, "binary_cross_entropy",
-                        xent::binary_cross_entropy(p, t, xent::BCELossOptions().weight(w)),
-                        "one entry per class", "has 4 entries", "expected 3");
+                        xent::binary_cross_entropy(p, t, xent::BCELossOptions().class_weight(w)),
+                        "class_weight has 4 entries", "one per class (3)");
+    // A column vector is per class too: 4 entries = N, still not C.
+    REQUIRE_XENT_THROWS(
+        std::invalid_argument, "binary_cross_entropy",
+        xent::binary_cross_entropy(p, t, xent::BCELossOptions().class_weight(Vec<S>::Ones(4))),
+        "class_weight has 4 entries, expected one per class (3)");
     // With samples in columns the class axis is the rows: 4 entries fit.
     REQUIRE_NOTHROW(xent::binary_cross_entropy(
-        p, t, xent::BCELossOptions().weight(w).layout(xent::Layout::SamplesInColumns)));
+        p, t, xent::BCELossOptions().class_weight(w).layout(xent::Layout::SamplesInColumns)));
   }
-  SECTION("per sample: a column vector needs N entries") {
+  SECTION("sample_weight needs N entries, in either orientation") {
     const Vec<S> w = Vec<S>::Ones(3);
     REQUIRE_XENT_THROWS(std::invalid_argument, "binary_cross_entropy_with_logits_backward",
                         xent::binary_cross_entropy_with_logits_backward(
-                            x, t, xent::BCEWithLogitsLossOptions().weight(w)),
-                        "weight (a column vector, one entry per sample)", "has 3 entries",
-                        "expected 4");
+                            x, t, xent::BCEWithLogitsLossOptions().sample_weight(w)),
+                        "sample_weight has 3 entries, expected one per sample (4)");
     REQUIRE_XENT_THROWS(
         std::invalid_argument, "binary_cross_entropy_per_sample",
-        xent::binary_cross_entropy_per_sample(p, t, xent::BCELossOptions().weight(w)),
-        "one entry per sample", "has 3 entries", "expected 4");
+        xent::binary_cross_entropy_per_sample(p, t, xent::BCELossOptions().sample_weight(w)),
+        "sample_weight has 3 entries", "one per sample (4)");
+    REQUIRE_XENT_THROWS(
+        std::invalid_argument, "binary_cross_entropy_per_sample",
+        xent::binary_cross_entropy_per_sample(p, t, xent::BCELossOptions().sample_weight(RowVec::Ones(3))),
+        "sample_weight has 3 entries, expected one per sample (4)");
   }
-  SECTION("element-wise: a matrix needs the input's shape") {
+  SECTION("element_weight needs the input's shape") {
     const Mat<S> w = Mat<S>::Ones(3, 4);  // the transpose: same size, wrong shape
     REQUIRE_XENT_THROWS(
         std::invalid_argument, "binary_cross_entropy_with_logits",
-        xent::binary_cross_entropy_with_logits(x, t, xent::BCEWithLogitsLossOptions().weight(w)),
-        "weight (a matrix, one entry per element)", "shape (3, 4)", "(4, 3)");
+        xent::binary_cross_entropy_with_logits(x, t, xent::BCEWithLogitsLossOptions().element_weight(w)),
+        "element_weight has shape (3, 4)", "expected the input's shape (4, 3)");
     Mat<S> grad(4, 3);
-    REQUIRE_XENT_THROWS(
-        std::invalid_argument, "binary_cross_entropy_forward_backward",
-        xent::binary_cross_entropy_forward_backward(p, t, grad, xent::BCELossOptions().weight(w)),
-        "shape (3, 4)", "(4, 3)");
+    REQUIRE_XENT_THROWS(std::invalid_argument, "binary_cross_entropy_forward_backward",
+                        xent::binary_cross_entropy_forward_backward(
+                            p, t, grad, xent::BCELossOptions().element_weight(w)),
+                        "element_weight has shape (3, 4)", "(4, 3)");
+  }
+  SECTION("a matrix given to class_weight or sample_weight is rejected by the setter") {
+    const Mat<S> w = Mat<S>::Ones(4, 3);  // the input's shape: element_weight's
+    const std::string by_class =
+        message_of<std::invalid_argument>([&] { xent::BCELossOptions().class_weight(w); });
+    CHECK_THAT(by_class, Catch::Matchers::StartsWith("xent::class_weight: "));
+    CHECK_THAT(by_class, XENT_HAS("4x3 matrix"));
+    CHECK_THAT(by_class, XENT_HAS("element_weight"));
+    const std::string by_sample = message_of<std::invalid_argument>(
+        [&] { xent::BCEWithLogitsLossOptions().sample_weight(w); });
+    CHECK_THAT(by_sample, Catch::Matchers::StartsWith("xent::sample_weight: "));
+    CHECK_THAT(by_sample, XENT_HAS("4x3 matrix"));
+    CHECK_THAT(by_sample, XENT_HAS("element_weight"));
+    REQUIRE_NOTHROW(xent::BCELossOptions().element_weight(w));
   }
 }
 

@@ -486,15 +486,15 @@ std::vector<std::pair<Options, std::string>> binary_options(Layout layout, Index
       std::string name;
       switch (kind) {
         case 0: name = "no weight"; break;
-        case 1: opts.weight(per_class); name = "per-class weight"; break;
-        case 2: opts.weight(per_sample); name = "per-sample weight"; break;
-        case 3: opts.weight(elementwise); name = "element-wise weight"; break;
+        case 1: opts.class_weight(per_class); name = "per-class weight"; break;
+        case 2: opts.sample_weight(per_sample); name = "per-sample weight"; break;
+        case 3: opts.element_weight(elementwise); name = "element-wise weight"; break;
         default:
           if constexpr (with_logits) {
             opts.pos_weight(pos_weight);
             name = "pos_weight";
             if (kind == 5) {
-              opts.weight(per_class);
+              opts.class_weight(per_class);
               name += " and per-class weight";
             }
           }

@@ -353,7 +353,7 @@ TEMPLATE_TEST_CASE("improvement 3: BCE-with-logits at x = +-inf reaches the limi
   SECTION("with weight and pos_weight") {
     const auto opts = xent::BCEWithLogitsLossOptions()
                           .pos_weight(Eigen::Vector4d(3, 3, 3, 3))
-                          .weight(Eigen::RowVector4d(2, 2, 2, 2))
+                          .class_weight(Eigen::RowVector4d(2, 2, 2, 2))
                           .reduction(xent::Reduction::Sum);
     const Mat<S> pw = xent::binary_cross_entropy_with_logits_per_sample(x, t, opts);
     CHECK(pw(0, 0) == 0);
@@ -1053,7 +1053,7 @@ TEST_CASE("sums with large cancellation are compensated", "[special][accuracy]")
     x << 1e16, 0, 1e16;
     const Mat<double> t = Mat<double>::Zero(3, 1);
     const auto opts = xent::BCEWithLogitsLossOptions()
-                          .weight(Eigen::Vector3d(1, 1, -1))
+                          .sample_weight(Eigen::Vector3d(1, 1, -1))
                           .reduction(xent::Reduction::Sum);
     CHECK(xent::binary_cross_entropy_with_logits(x, t, opts) ==
           Approx(std::log(2.0)).epsilon(1e-15));

@@ -85,7 +85,7 @@ inline namespace XENT_SIMD_ISA_NAMESPACE {
 /// \param probs    probabilities in [0, 1], a floating matrix of any shape (N x C, or C x N with
 ///                 Layout::SamplesInColumns).
 /// \param targets  a floating matrix of probs' shape, entries in [0, 1].
-/// \param opts     reduction, weight and layout.
+/// \param opts     reduction, weight (class_weight, sample_weight or element_weight) and layout.
 /// \return the mean (default: divided by the number of elements) or the sum of the element losses.
 /// \throws std::invalid_argument an input or target outside [0, 1] or NaN (the message names the
 ///         first one), mismatched shapes, or a weight of the wrong size.

@@ -133,7 +133,8 @@ inline namespace XENT_SIMD_ISA_NAMESPACE {
 /// tails, and the mathematical limit at x = +-inf.
 /// \param logits   a floating matrix of any shape (N x C, or C x N with Layout::SamplesInColumns).
 /// \param targets  a floating matrix of the logits' shape; used as given (t = 2 is accepted).
-/// \param opts     reduction, weight, pos_weight and layout.
+/// \param opts     reduction, weight (class_weight, sample_weight or element_weight),
+///                 pos_weight and layout.
 /// \return the mean (default: divided by the number of elements) or the sum of the element losses.
 /// \throws std::invalid_argument mismatched shapes, or a weight or pos_weight of the wrong size.
 template <class X, class T>

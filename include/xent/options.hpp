@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "config.hpp"
 #include "detail/checks.hpp"
@@ -26,28 +27,42 @@ enum class Layout {
   SamplesInColumns,  ///< C x N, a sample per column (Eigen's natural column-major batch).
 };
 
-/// How a BCE weight broadcasts, decided by its compile-time shape (see the BCE options' weight()).
+/// How a BCE weight broadcasts: which of the BCE options' setters set it.
 enum class WeightKind {
   None,        ///< No weight set.
-  PerClass,    ///< A row vector of C entries, one per class (along the layout's class axis).
-  PerSample,   ///< A column vector of N entries, one per sample.
-  Elementwise  ///< A matrix of the input's shape, one weight per element.
+  PerClass,    ///< class_weight(): C entries, one per class (along the layout's class axis).
+  PerSample,   ///< sample_weight(): N entries, one per sample.
+  Elementwise  ///< element_weight(): a matrix of the input's shape, one weight per element.
 };
 
 namespace detail {
 
-// Copies any Eigen vector (float or double, row or column) into a double vector.
+// Copies any Eigen vector (float or double, row or column) into a double vector; a matrix throws,
+// naming the setter, the shape and `hint` (appended to the message).
 template <class Derived>
-Eigen::VectorXd to_double_vector(const Eigen::DenseBase<Derived>& v, const char* setter) {
+Eigen::VectorXd to_double_vector(const Eigen::DenseBase<Derived>& v, const char* setter,
+                                 const char* hint = "") {
   if (v.rows() != 1 && v.cols() != 1 && v.size() != 0) {
     throw std::invalid_argument(std::string("xent::") + setter + ": expected a vector, got a " +
                                 std::to_string(v.rows()) + "x" + std::to_string(v.cols()) +
-                                " matrix");
+                                " matrix" + hint);
   }
   Eigen::VectorXd out(v.size());
   for (Eigen::Index i = 0; i < v.size(); ++i) out(i) = static_cast<double>(v.derived().coeff(i));
   return out;
 }
+
+// Whether an Eigen type may hold a vector: false only for a shape fixed at compile time with
+// neither dimension 1 (or 0), which the vector setters reject with a static_assert.
+template <class Derived>
+constexpr bool may_be_vector() {
+  constexpr int rows = Derived::RowsAtCompileTime, cols = Derived::ColsAtCompileTime;
+  return rows == Eigen::Dynamic || cols == Eigen::Dynamic || rows <= 1 || cols <= 1;
+}
+
+// False, but only once T is known: a static_assert on it fires when its template is instantiated.
+template <class T>
+struct always_false : std::false_type {};
 
 /// The options shared by the two class-index losses (cross-entropy and NLL); each setter returns
 /// the options object, so that calls chain. Not used directly: see CrossEntropyOptions and
@@ -65,15 +80,27 @@ class ClassLossOptions {
 
   /// Sets per-class weights, like PyTorch's `weight`: C entries (any Eigen vector, row or column,
   /// of float or double), checked against the logits' class count at each call. Stored as double.
-  /// \throws std::invalid_argument if w is a matrix rather than a vector.
+  /// Always per class, whatever the vector's orientation (unlike the BCE options, which have no
+  /// weight(w) but class_weight, sample_weight and element_weight).
+  /// \throws std::invalid_argument if w is a matrix rather than a vector (a matrix of a fixed shape
+  ///         does not compile).
   template <class Derived>
   Self& weight(const Eigen::DenseBase<Derived>& w) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
                   "xent: weight must hold float or double values");
+    static_assert(may_be_vector<Derived>(),
+                  "xent: weight takes a vector of C entries, one per class, not a matrix");
     weight_ = to_double_vector(w, "weight");
     weight_float_ = weight_.cast<float>();
     has_weight_ = true;
     return self();
+  }
+  /// Sets per-class weights: the same as weight(w), under the name the BCE options use for their
+  /// per-class weight.
+  /// \throws std::invalid_argument if w is a matrix rather than a vector.
+  template <class Derived>
+  Self& class_weight(const Eigen::DenseBase<Derived>& w) {
+    return weight(w);
   }
   /// The class weights (empty unless set).
   const Eigen::VectorXd& weight() const { return weight_; }
@@ -132,28 +159,70 @@ class BinaryLossOptions {
   /// The reduction.
   Reduction reduction() const { return reduction_; }
 
-  /// Sets the weight of each element's loss, like PyTorch's `weight`; float or double values,
-  /// stored as double. Its compile-time shape says how it broadcasts (WeightKind): a row vector
-  /// (e.g. `Eigen::RowVectorXf`) has C entries, one per class; a column vector (e.g.
-  /// `Eigen::VectorXf`) N entries, one per sample; anything else is element-wise, of the input's
-  /// shape. Sizes are checked against the input at each call.
+  /// Sets one weight per class, like PyTorch's `weight` of shape `(C,)` (or `(1, C)`): C entries,
+  /// any Eigen vector of float or double, row or column, applied along the class axis of the
+  /// layout (the columns for Layout::SamplesInRows). Replaces any weight set before; checked
+  /// against the input at each call; stored as double.
+  /// \throws std::invalid_argument if w is a matrix rather than a vector (a matrix of a fixed shape
+  ///         does not compile).
   template <class Derived>
-  Self& weight(const Eigen::DenseBase<Derived>& w) {
+  Self& class_weight(const Eigen::DenseBase<Derived>& w) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
-                  "xent: weight must hold float or double values");
-    if (Derived::RowsAtCompileTime == 1) {
-      weight_kind_ = WeightKind::PerClass;
-    } else if (Derived::ColsAtCompileTime == 1) {
-      weight_kind_ = WeightKind::PerSample;
-    } else {
-      weight_kind_ = WeightKind::Elementwise;
-    }
-    weight_ = w.derived().template cast<double>();
+                  "xent: class_weight must hold float or double values");
+    static_assert(may_be_vector<Derived>(),
+                  "xent: class_weight takes a vector of C entries, one per class; a weight of the "
+                  "input's shape is element_weight(m)");
+    return set_weight(to_double_vector(w, "class_weight",
+                                       " (class_weight takes C entries, one per class; a weight of "
+                                       "the input's shape is element_weight)"),
+                      WeightKind::PerClass);
+  }
+
+  /// Sets one weight per sample, like PyTorch's `weight` of shape `(N, 1)`: N entries, any Eigen
+  /// vector of float or double, row or column. Replaces any weight set before; checked against
+  /// the input at each call; stored as double.
+  /// \throws std::invalid_argument if w is a matrix rather than a vector (a matrix of a fixed shape
+  ///         does not compile).
+  template <class Derived>
+  Self& sample_weight(const Eigen::DenseBase<Derived>& w) {
+    static_assert(std::is_floating_point<typename Derived::Scalar>::value,
+                  "xent: sample_weight must hold float or double values");
+    static_assert(may_be_vector<Derived>(),
+                  "xent: sample_weight takes a vector of N entries, one per sample; a weight of "
+                  "the input's shape is element_weight(m)");
+    return set_weight(to_double_vector(w, "sample_weight",
+                                       " (sample_weight takes N entries, one per sample; a weight "
+                                       "of the input's shape is element_weight)"),
+                      WeightKind::PerSample);
+  }
+
+  /// Sets one weight per element, like PyTorch's `weight` of the input's shape: a matrix (any
+  /// Eigen expression of float or double) of the input's shape as passed, N x C or, with
+  /// Layout::SamplesInColumns, C x N. Replaces any weight set before; checked against the input
+  /// at each call; stored as double.
+  template <class Derived>
+  Self& element_weight(const Eigen::DenseBase<Derived>& m) {
+    static_assert(std::is_floating_point<typename Derived::Scalar>::value,
+                  "xent: element_weight must hold float or double values");
+    return set_weight(m.derived().template cast<double>(), WeightKind::Elementwise);
+  }
+
+  /// Does not compile: a BCE weight is set by what it weighs, class_weight(v), sample_weight(v) or
+  /// element_weight(m). (PyTorch's `weight` broadcasts by its shape; a vector of C entries ported
+  /// as per-sample weights gives another loss, silently when N == C.) The getter weight() stays.
+  template <class T>
+  Self& weight(const T&) {
+    static_assert(always_false<T>::value,
+                  "xent: BCE options have no weight(w): say what it weighs: class_weight(v) (C "
+                  "entries: PyTorch's weight of shape (C,)), sample_weight(v) (N entries) or "
+                  "element_weight(m) (the input's shape)");
     return self();
   }
-  /// The weight, in the shape it was given (empty unless set).
+
+  /// The weight (empty unless set): a column vector for class_weight and sample_weight, the matrix
+  /// as given for element_weight.
   const Eigen::MatrixXd& weight() const { return weight_; }
-  /// How the weight broadcasts (WeightKind::None unless set).
+  /// How the weight broadcasts: which setter set it (WeightKind::None unless set).
   WeightKind weight_kind() const { return weight_kind_; }
   /// Whether a weight was set.
   bool has_weight() const { return weight_kind_ != WeightKind::None; }
@@ -172,6 +241,12 @@ class BinaryLossOptions {
   Self& self() { return static_cast<Self&>(*this); }
 
  private:
+  Self& set_weight(Eigen::MatrixXd w, WeightKind kind) {
+    weight_ = std::move(w);
+    weight_kind_ = kind;
+    return self();
+  }
+
   Reduction reduction_ = Reduction::Mean;
   Eigen::MatrixXd weight_;
   WeightKind weight_kind_ = WeightKind::None;
@@ -224,7 +299,8 @@ class CrossEntropyOptions : public detail::ClassLossOptions<CrossEntropyOptions>
 class NLLLossOptions : public detail::ClassLossOptions<NLLLossOptions> {};
 
 /// The options of binary_cross_entropy_with_logits() and BCEWithLogitsLoss, like
-/// `torch::nn::BCEWithLogitsLossOptions`: reduction, weight, pos_weight and layout.
+/// `torch::nn::BCEWithLogitsLossOptions`: reduction, weight (class_weight, sample_weight or
+/// element_weight: PyTorch's `weight` broadcast by its shape), pos_weight and layout.
 class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsLossOptions> {
  public:
   /// Sets the weight P of the positive term, one entry per class (any Eigen vector of float or
@@ -249,7 +325,8 @@ class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsL
 };
 
 /// The options of binary_cross_entropy() and BCELoss (inputs are probabilities), like
-/// `torch::nn::BCELossOptions`: reduction, weight and layout.
+/// `torch::nn::BCELossOptions`: reduction, weight (class_weight, sample_weight or element_weight:
+/// PyTorch's `weight` broadcast by its shape) and layout.
 class BCELossOptions : public detail::BinaryLossOptions<BCELossOptions> {};
 
 }  // namespace xent

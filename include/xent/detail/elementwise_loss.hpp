@@ -56,21 +56,20 @@ class ElementWeights {
     switch (opts.weight_kind()) {
       case WeightKind::PerClass:
         if (w.size() != classes) {
-          fail(fn, "weight (a row vector, one entry per class) has " + std::to_string(w.size()) +
-                       " entries, expected " + std::to_string(classes));
+          fail(fn, "class_weight has " + std::to_string(w.size()) +
+                       " entries, expected one per class (" + std::to_string(classes) + ")");
         }
         break;
       case WeightKind::PerSample:
         if (w.size() != samples) {
-          fail(fn, "weight (a column vector, one entry per sample) has " +
-                       std::to_string(w.size()) + " entries, expected " + std::to_string(samples));
+          fail(fn, "sample_weight has " + std::to_string(w.size()) +
+                       " entries, expected one per sample (" + std::to_string(samples) + ")");
         }
         break;
       case WeightKind::Elementwise:
         if (w.rows() != rows || w.cols() != cols) {
-          fail(fn, "weight (a matrix, one entry per element) has shape " +
-                       shape_text(w.rows(), w.cols()) + ", expected the input's shape " +
-                       shape_text(rows, cols));
+          fail(fn, "element_weight has shape " + shape_text(w.rows(), w.cols()) +
+                       ", expected the input's shape " + shape_text(rows, cols));
         }
         break;
       case WeightKind::None:
