@@ -36,7 +36,7 @@ MUTANTS = [
      "lane max: the first class left out of the max shift"),
     ("exp-difference-no-fold", "detail/simd/math.hpp",
      "return math_impl::exp_impl<true, true>(d, error);",
-     "return math_impl::exp_impl<true, true>(d, Vec<T>::zero());",
+     "return math_impl::exp_impl<true, true>(d, error * Vec<T>::zero());",
      "accuracy: the shift's rounding error no longer folded into the exp"),
     ("log-sum-no-log1p", "detail/row_kernels.hpp",
      "T log_sum() const { return max_apart ? std::log1p(others) : std::log(sum); }",
