@@ -226,12 +226,22 @@ std::string describe(const Allocations& a) {
 
 // The thread counts each case runs at: 1, and 2 where the test is built with OpenMP (as CMake does
 // when it finds OpenMP), where the kernels split the work of the bigger shapes between threads.
-#if defined(_OPENMP)
+#if defined(_OPENMP) && defined(KMP_VERSION_MAJOR)
+// LLVM's OpenMP runtime (libomp, clang's -fopenmp) itself mallocs a few blocks in every parallel
+// region of 2 threads (4 per call, measured in the clang ASan build; GCC's libgomp reuses its team
+// and allocates nothing): the 2-thread check runs with libgomp (g++ builds) only.
+constexpr int kThreadCounts[] = {1};
+#elif defined(_OPENMP)
 constexpr int kThreadCounts[] = {1, 2};
+#else
+constexpr int kThreadCounts[] = {1};
+#endif
+
 // The OpenMP runtime's own thread pool, created once by the program's first parallel region, is
 // not xent's allocation: made here, before any counting (a region of the same thread count reuses
 // it).
 void start_thread_pool() {
+#if defined(_OPENMP)
   static const bool started = [] {
     int threads = 0;
 #pragma omp parallel num_threads(2)
@@ -242,11 +252,8 @@ void start_thread_pool() {
     return threads == 2;
   }();
   REQUIRE(started);
-}
-#else
-constexpr int kThreadCounts[] = {1};
-void start_thread_pool() {}
 #endif
+}
 
 // Calls f twice at each thread count; no call may allocate.
 template <class F>
@@ -512,6 +519,9 @@ std::vector<std::pair<Options, std::string>> binary_options(Layout layout, Index
 TEST_CASE("the cases run at 2 threads too, where OpenMP is installed", "[no_allocation]") {
 #if XENT_TEST_OPENMP_FOUND && !defined(_OPENMP)
   FAIL("CMake found OpenMP, but this test was compiled without it: nothing runs threaded");
+#endif
+#if defined(_OPENMP) && defined(KMP_VERSION_MAJOR)
+  WARN("LLVM's libomp allocates in each parallel region: the cases run at 1 thread only here");
 #endif
 #if defined(_OPENMP)
   // The biggest shape is split between the 2 threads (one block of items per thread at least).
