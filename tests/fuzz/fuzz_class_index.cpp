@@ -192,12 +192,19 @@ std::vector<bool> unpromised_samples(const LMat& xr, const Decisions& d,
     for (Index c = 0; c < C; ++c)
       if (std::isfinite(xr(n, c))) m = std::max(m, xr(n, c));
     const LD ls_per_class = static_cast<LD>(opts.label_smoothing()) / static_cast<LD>(C);
+    // xent forms ls / C in S first: below S's normal range it is flushed or rounded to 0 whatever
+    // the weights (found: double, label_smoothing = denorm_min, C = 33, a -inf logit with a large
+    // weight: ls w_c / C is normal in long double, but ls / C is 0 in double).
+    const S ls_per_class_s = static_cast<S>(opts.label_smoothing()) / static_cast<S>(C);
+    const bool ls_underflows = opts.label_smoothing() != 0 &&
+                               std::fabs(static_cast<LD>(ls_per_class_s)) < min_normal;
     for (Index c = 0; c < C; ++c) {
       // A smoothing coefficient below S's normal range on a non-finite logit: S flushes it (ls =
       // denorm_min: ls w_c / C = 0), 0 * inf = NaN where the reference's masked class gives +inf
       // (found: a -inf logit with label_smoothing = denorm_min, float, the target's or another).
       const LD sc = ls_per_class * class_weight(opts, c);
-      bad = bad || (sc != 0 && std::fabs(sc) < min_normal && !std::isfinite(xr(n, c)));
+      bad = bad || ((ls_underflows || std::fabs(sc) < min_normal) && sc != 0 &&
+                    !std::isfinite(xr(n, c)));
       if (c != y && opts.label_smoothing() == 0) continue;
       const LD w = class_weight(opts, c);
       bad = bad || unpromised_factor<S>(w);
