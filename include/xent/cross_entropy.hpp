@@ -131,9 +131,13 @@ struct CrossEntropyKernel {
         shifted_sum = scan.shifted;
       } else {
         st = target_row_stats(row, y);
-        if (smoothing) {
-          shifted_sum =
-              weighted ? (w.array() * (row.array() - st.max)).sum() : (row.array() - st.max).sum();
+        if (smoothing) {  // compensated, as the vector kernels' (simd::CompensatedTotal)
+          simd::CompensatedScalar<Scalar> sum;
+          for (Eigen::Index c = 0; c < classes; ++c) {
+            const Scalar d = row(c) - st.max;
+            sum.add(weighted ? w(c) * d : d);
+          }
+          shifted_sum = sum.total();
         }
       }
       const Scalar w_y = weighted ? w(y) : Scalar(1);
@@ -300,11 +304,11 @@ struct CrossEntropyKernel {
       const auto weighted_target = [&](Eigen::Index c) {
         return weighted ? w(c) * smoothed(c) : Scalar(smoothed(c));
       };
-      Scalar shifted_sum = 0;
+      simd::CompensatedScalar<Scalar> shifted_sum;  // as the vector kernels' (CompensatedTotal)
       for (Eigen::Index c = 0; c < classes; ++c) {
-        if (smoothed(c) != 0) shifted_sum += weighted_target(c) * shifted(c);
+        if (smoothed(c) != 0) shifted_sum.add(weighted_target(c) * shifted(c));
       }
-      loss(n, total * st.log_sum() - shifted_sum);
+      loss(n, total * st.log_sum() - shifted_sum.total());
       if constexpr (kGrad) {
         const Scalar g = scale(n);
         auto out = grad.row(n);

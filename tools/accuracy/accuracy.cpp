@@ -55,6 +55,10 @@ bool read_torch(const std::string& dir, const Cell& cell, Results<float>& r) {
   r.sm.resize(n, c);
   r.bce.resize(n, c);
   r.bce_grad.resize(n, c);
+  r.ce_prob.resize(n);
+  // One-hot probability targets: the smoothing cells only (torch_outputs.py).
+  if (measured(cell, CEProb) && !read_raw(path(dir, cell, "torch_ce_prob.f32"), r.ce_prob.data(), n))
+    return false;
   return read_raw(path(dir, cell, "torch_ce.f32"), r.ce.data(), n) &&
          read_raw(path(dir, cell, "torch_grad.f32"), r.grad.data(), n * c) &&
          read_raw(path(dir, cell, "torch_lsm.f32"), r.lsm.data(), n * c) &&

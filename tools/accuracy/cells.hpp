@@ -90,19 +90,24 @@ inline Index samples_for(Index classes) {  // N * C stays at most 2^19
   return std::max<Index>(2, std::min<Index>(4096, (Index(1) << 19) / classes));
 }
 
-// Every cell, in a fixed order (ids are positions).
+// Every cell, in a fixed order (ids are positions): the grid, then smoothing at scale 1e30 (ids
+// 80-84), where label smoothing's sum_c (x_c - m) adds C terms of ~1e30 (an outside check found it
+// summed plainly: 66 ulp on one such row).
 inline std::vector<Cell> all_cells() {
   std::vector<Cell> cells;
   for (Index c : class_counts())
     for (double s : {1e-3, 1.0, 30.0, 1e4})
       for (Kind k : {Kind::Random, Kind::Confident, Kind::Masked, Kind::Smoothing})
         cells.push_back(Cell{static_cast<int>(cells.size()), c, samples_for(c), s, k});
+  for (Index c : class_counts())
+    cells.push_back(Cell{static_cast<int>(cells.size()), c, samples_for(c), 1e30, Kind::Smoothing});
   return cells;
 }
 
 struct Inputs {
   RowMatF x;      // N x C logits
   VecI y;         // N class indices
+  RowMatF onehot; // N x C: y as probability targets
   RowMatF t;      // N x C BCE-with-logits targets (the same logits read element-wise)
   float eps = 0;  // label smoothing
 };
@@ -114,10 +119,12 @@ inline Inputs make_inputs(const Cell& cell) {
   in.x.resize(n, c);
   in.y.resize(n);
   in.t.resize(n, c);
+  in.onehot = RowMatF::Zero(n, c);
   in.eps = cell.kind == Kind::Smoothing ? 0.1f : 0.0f;
   const float inf = std::numeric_limits<float>::infinity();
   for (Index i = 0; i < n; ++i) {
     in.y(i) = static_cast<int>(rng.below(c));
+    in.onehot(i, in.y(i)) = 1;
     for (Index j = 0; j < c; ++j) in.x(i, j) = static_cast<float>(cell.scale * rng.normal());
     if (cell.kind == Kind::Confident) {
       const float m = in.x.row(i).maxCoeff();
@@ -141,20 +148,23 @@ inline Inputs make_inputs(const Cell& cell) {
 }
 
 // ---- the functions measured, and every contender's results -------------------------------------
-enum Function { CE, CEGrad, CEGradTarget, LogSoftmax, Softmax, BCE, BCEGrad, kFunctions };
+// CEProb: the per-sample cross-entropy with y given as one-hot probability targets (the same value
+// as CE; a separate code path), measured on the smoothing cells.
+enum Function { CE, CEGrad, CEGradTarget, LogSoftmax, Softmax, BCE, BCEGrad, CEProb, kFunctions };
 inline const char* function_name(int f) {
-  static const char* names[] = {"ce",          "ce_grad", "ce_grad_target", "log_softmax",
-                                "softmax",     "bce",     "bce_grad"};
+  static const char* names[] = {"ce",  "ce_grad",  "ce_grad_target", "log_softmax",
+                                "softmax", "bce", "bce_grad", "ce_prob"};
   return names[f];
 }
 // A smoothing cell differs from its random twin only in the cross-entropy.
 inline bool measured(const Cell& cell, int f) {
+  if (f == CEProb) return cell.kind == Kind::Smoothing;
   return cell.kind != Kind::Smoothing || f == CE || f == CEGrad || f == CEGradTarget;
 }
 
 template <class S>
 struct Results {
-  Eigen::Matrix<S, Eigen::Dynamic, 1> ce;  // per-sample cross-entropy
+  Eigen::Matrix<S, Eigen::Dynamic, 1> ce, ce_prob;  // per-sample cross-entropy, both target kinds
   Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> grad, lsm, sm, bce, bce_grad;
 };
 
@@ -166,6 +176,7 @@ inline xent::CrossEntropyOptions ce_options(const Inputs& in) {
 inline Results<float> run_xent(const Inputs& in) {
   Results<float> r;
   r.ce = xent::cross_entropy_per_sample(in.x, in.y, ce_options(in));
+  r.ce_prob = xent::cross_entropy_per_sample(in.x, in.onehot, ce_options(in));
   r.grad.resize(in.x.rows(), in.x.cols());
   xent::cross_entropy_forward_backward(in.x, in.y, r.grad,
                                        ce_options(in).reduction(xent::Reduction::Sum));
@@ -183,6 +194,7 @@ Results<T> run_reference(const Inputs& in) {
   namespace ref = xent::reference;
   Results<T> r;
   r.ce = ref::cross_entropy_per_sample<T>(in.x, in.y, ce_options(in));
+  r.ce_prob = ref::cross_entropy_per_sample<T>(in.x, in.onehot, ce_options(in));
   r.grad = ref::cross_entropy_backward<T>(in.x, in.y, ce_options(in).reduction(xent::Reduction::Sum));
   r.lsm = ref::log_softmax<T>(in.x);
   r.sm = ref::softmax<T>(in.x);
@@ -212,6 +224,7 @@ inline Results<float> run_naive(const Inputs& in) {
     r.grad.row(i).array() -= in.eps / cf;
     r.grad(i, y) -= 1 - in.eps;
   }
+  r.ce_prob = r.ce;  // the same expression for one-hot targets
   const RowMatF sig = (1.0f / (1.0f + (-in.x.array()).exp())).matrix();
   r.bce = (-(in.t.array() * sig.array().log() +
              (1.0f - in.t.array()) * (1.0f - sig.array()).log()))
@@ -257,6 +270,7 @@ inline Results<LD> truth(const Inputs& in) {
     if (eps > 0) r.ce(i) += eps / cl * smooth;
     r.grad(i, y) = y == am ? -rest / (1 + rest) + eps * (1 - 1 / cl) : r.sm(i, y) - (1 - eps) - eps / cl;
   }
+  r.ce_prob = r.ce;  // one-hot targets: the same loss
   r.bce.resize(n, c);
   r.bce_grad.resize(n, c);
   for (Index i = 0; i < n; ++i) {
@@ -310,6 +324,7 @@ std::vector<Stats> measure(const Cell& cell, const Inputs& in, const Results<S>&
       for (Index j = 0; j < w.cols(); ++j) s.add(w(i, j), static_cast<LD>(g(i, j)));
   };
   if (measured(cell, CE)) all(st[CE], want.ce, got.ce);
+  if (measured(cell, CEProb)) all(st[CEProb], want.ce, got.ce_prob);
   all(st[CEGrad], want.grad, got.grad);
   for (Index i = 0; i < in.y.size(); ++i)
     st[CEGradTarget].add(want.grad(i, in.y(i)), static_cast<LD>(got.grad(i, in.y(i))));

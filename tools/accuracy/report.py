@@ -12,10 +12,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FUNCS = ["ce", "ce_grad", "ce_grad_target", "log_softmax", "softmax", "bce", "bce_grad"]
+FUNCS = ["ce", "ce_prob", "ce_grad", "ce_grad_target", "log_softmax", "softmax", "bce", "bce_grad"]
 KINDS = ["random", "confident", "masked", "smoothing"]
 WHO = ["xent", "reference_float", "naive_eigen", "reference_long_double", "pytorch"]
-LABEL = {"ce": "cross-entropy (per sample)", "ce_grad": "its gradient (all entries)",
+LABEL = {"ce": "cross-entropy (per sample)", "ce_prob": "cross-entropy, probability targets", "ce_grad": "its gradient (all entries)",
          "ce_grad_target": "gradient, target entry", "log_softmax": "log_softmax",
          "softmax": "softmax", "bce": "BCE with logits (per element)", "bce_grad": "its gradient"}
 
@@ -43,7 +43,7 @@ def targets(cell_rows, f, kind):
                       float(t["mean_ulp"]))
     mean_name = "mean ≤ PyTorch mean" + (" (missed by < 1 %)" if ta < xa <= ta * 1.01 else "")
     out = [("max ≤ PyTorch max + 0.5", xm <= tm + 0.5), (mean_name, xa <= ta)]
-    if f == "ce":
+    if f in ("ce", "ce_prob"):
         out.append(("≤ 4 ulp", xm <= 4))
     if f == "ce_grad_target" and kind != "smoothing":
         out.append(("≤ 4 ulp", xm <= 4))

@@ -2,7 +2,8 @@
 """PyTorch 1.13's results on the accuracy study's inputs (written by `accuracy dump <dir>`).
 
 For every cell in <dir>/manifest.txt: per-sample cross-entropy (reduction='none') and its gradient
-(autograd, grad_output of ones), log_softmax, softmax, and the element-wise
+(autograd, grad_output of ones), with label smoothing the per-sample cross-entropy against the
+same classes as one-hot probability targets, log_softmax, softmax, and the element-wise
 binary_cross_entropy_with_logits with its gradient (ones), all in float32 on the CPU, one thread.
 Writes raw float32 files next to the inputs; `accuracy measure` reads them.
 Usage: /usr/bin/python3 tools/accuracy/torch_outputs.py <dir>
@@ -34,6 +35,10 @@ def main(d):
         ce.backward(torch.ones_like(ce))
         save("ce", ce)
         save("grad", xg.grad)
+        if eps > 0:  # the smoothing cells: y as one-hot probability targets too
+            onehot = F.one_hot(y, c).to(torch.float32)
+            with torch.no_grad():
+                save("ce_prob", F.cross_entropy(x, onehot, reduction="none", label_smoothing=eps))
         with torch.no_grad():
             save("lsm", F.log_softmax(x, dim=1))
             save("sm", F.softmax(x, dim=1))

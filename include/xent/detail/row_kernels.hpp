@@ -82,15 +82,72 @@ inline void prefetch_row_part(const T* p, Eigen::Index count) {
 #endif
 }
 
+// A running vector total with the rounding error of each addition kept apart (Knuth's TwoSum): the
+// row totals of scan_row's chunk sums, which a long row adds thousands of on the scalar tier (4096
+// chunks at C = 262 144: 18 ulp on a cross-entropy summed plainly), and the smoothing term's shifted
+// sum, packet by packet (its terms are all of one sign and, at huge logits, all of one size: summed
+// plainly, a prob-target loss of 4097 classes with logits +-1e30 was 64 ulp off; tools/accuracy).
+// A few operations per addition. An infinite term (a masked class in the shifted sum) makes the
+// sum infinite and the error NaN: add_lanes_to and with_finite drop the error then.
+template <class T>
+struct CompensatedTotal {
+  Vec<T> sum = Vec<T>::zero(), error = Vec<T>::zero();
+  XENT_SIMD_INLINE void add(Vec<T> v) {
+    const Vec<T> s = sum + v, v_part = s - sum;
+    error += (sum - (s - v_part)) + (v - v_part);
+    sum = s;
+  }
+  void scale(Vec<T> f) {
+    sum *= f;
+    error *= f;
+  }
+  // The total with a last partial sum: exactly `last` when nothing was added.
+  Vec<T> with(Vec<T> last) const { return (sum + last) + error; }
+  // Adds every lane to a scalar compensated total (the horizontal sum, compensated as well).
+  template <class Scalar>
+  void add_lanes_to(Scalar& total) const {
+    alignas(64) T s[Vec<T>::width], e[Vec<T>::width];
+    sum.storeu(s);
+    error.storeu(e);
+    for (int i = 0; i < Vec<T>::width; ++i) {
+      total.add(s[i]);
+      total.error += e[i];
+    }
+  }
+};
+
+// The scalar form: a row's shifted sum gathered from the lanes and, in the online pass, its blocks.
+template <class T>
+struct CompensatedScalar {
+  T sum = 0, error = 0;
+  void add(T v) {
+    const T s = sum + v, v_part = s - sum;
+    error += (sum - (s - v_part)) + (v - v_part);
+    sum = s;
+  }
+  // sum + error, or sum alone where it is not finite (its error is then NaN or meaningless).
+  T total() const { return sum - sum == 0 ? sum + error : sum; }
+};
+
 // Accumulators of one scan: two sum chains (measured as fast as four), the shifted sum and its
 // weights.
 template <class T>
 struct ScanAcc {
   Vec<T> s0, s1;  // sum of exp(x_c - m) over c != y
-  Vec<T> h0, h1;  // sum of w_c (x_c - m)
-  Vec<T> w0;      // sum of w_c (weighted shifted sums only)
+  CompensatedTotal<T> h0, h1;  // sum of w_c (x_c - m)
+  Vec<T> w0;                   // sum of w_c (weighted shifted sums only)
   T target_exp;
-  void clear_shifted() { h0 = h1 = w0 = Vec<T>::zero(); }
+  void clear_shifted() {
+    h0 = h1 = CompensatedTotal<T>();
+    w0 = Vec<T>::zero();
+  }
+  // The shifted sum of h0 and h1, lanes added compensated too.
+  T shifted() const {
+    CompensatedScalar<T> total;
+    h0.add_lanes_to(total);
+    h1.add_lanes_to(total);
+    return total.total();
+  }
 };
 
 // Adds exp(x_c - m) for c in [lo, hi) to a (the target y apart), stores it into e when given and,
@@ -132,7 +189,7 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
         t = wv * d;
         a.w0 += wv;
       }
-      a.h0 += count == W ? t : select(Mask<T>::first(count), t, V::zero());  // padding: -inf
+      a.h0.add(count == W ? t : select(Mask<T>::first(count), t, V::zero()));  // padding: -inf
     }
     if (y >= at && y < at + count) {
       alignas(64) T lanes[W];
@@ -167,12 +224,12 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
     if (kShift) {
       if (w) {
         const V w0 = V::loadu(w + i), w1 = V::loadu(w + i + W);
-        a.h0 += w0 * d0;
-        a.h1 += w1 * d1;
+        a.h0.add(w0 * d0);
+        a.h1.add(w1 * d1);
         a.w0 += w0 + w1;
       } else {
-        a.h0 += d0;
-        a.h1 += d1;
+        a.h0.add(d0);
+        a.h1.add(d1);
       }
     }
     a.s0 += v0;
@@ -193,26 +250,6 @@ T exp_difference(T x, T m) {
   const T error = (x - (d - minus_m)) - (m + minus_m);
   return e + e * error;
 }
-
-// A running vector total with the rounding error of each addition kept apart (Knuth's TwoSum): the
-// row totals of scan_row's chunk sums, which a long row adds thousands of on the scalar tier (4096
-// chunks at C = 262 144: 18 ulp on a cross-entropy summed plainly). A few operations per chunk.
-// Finite or NaN terms only (sums of exps in [0, 1]): an infinite one would make the error NaN.
-template <class T>
-struct CompensatedTotal {
-  Vec<T> sum = Vec<T>::zero(), error = Vec<T>::zero();
-  void add(Vec<T> v) {
-    const Vec<T> s = sum + v, v_part = s - sum;
-    error += (sum - (s - v_part)) + (v - v_part);
-    sum = s;
-  }
-  void scale(Vec<T> f) {
-    sum *= f;
-    error *= f;
-  }
-  // The total with a last partial sum: exactly `last` when nothing was added.
-  Vec<T> with(Vec<T> last) const { return (sum + last) + error; }
-};
 
 // A factor high + low applied to stored exps: low is high's rounding error, or 0 (RowScan::
 // block_factor).
@@ -307,19 +344,18 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   r.blocks = 0;
   r.block = n;
   r.max_apart = false;
-  T shifted = 0, spilled = 0;
+  T spilled = 0;
+  CompensatedScalar<T> shifted_total;
   // Two-level sums: each chunk of 32 packet pairs is summed into fresh accumulators, then added to
   // the row's compensated totals t0, t1, so a long row rounds about 32 times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
-  // The shifted sum likewise into u0, u1, plainly: a masked class makes it -inf, which TwoSum
-  // would turn into NaN (label smoothing: at scale 1e4 its term dominates the loss; in one level,
-  // the scalar tier's smoothed cross-entropy was 5.5 ulp off at C = 1000).
+  // The shifted sum (label smoothing) is compensated packet by packet in a.h0, a.h1 (ScanAcc), across
+  // chunks, and in the online pass across blocks in shifted_total.
   constexpr Eigen::Index kChunk = 64 * W;
   CompensatedTotal<T> t0, t1;
-  V u0 = V::zero(), u1 = V::zero();
   // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
-  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum (u0 + a.h0) + (u1 + a.h1).
+  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum a.shifted().
   const auto exps = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch, bool store_x) {
     if (store_x) {
       exp_range<kShift, true>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
@@ -338,11 +374,6 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t0.add(a.s0);
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
-      if (kShift) {
-        u0 += a.h0;
-        u1 += a.h1;
-        a.h0 = a.h1 = V::zero();
-      }
     }
   };
   if (!online_row<T>(n, e != nullptr || shifted_out != nullptr)) {
@@ -352,7 +383,10 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.max_apart = y >= 0;
     }
     sum_range(0, n, V::set1(r.max), next_row, false);
-    if (kShift) shifted = reduce_add((u0 + a.h0) + (u1 + a.h1));
+    if (kShift) {
+      a.h0.add_lanes_to(shifted_total);
+      a.h1.add_lanes_to(shifted_total);
+    }
   } else {
     // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
     // (rescaled) joining `spilled`, added to the others at the end.
@@ -375,7 +409,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
         t1.scale(vf);
         a.target_exp *= f;
         spilled *= f;
-        if (kShift && weight_sum != 0) shifted -= (m_new - m) * weight_sum;
+        if (kShift && weight_sum != 0) shifted_total.add(-((m_new - m) * weight_sum));
         if (max_apart) {
           spilled += a.target_exp;
           a.target_exp = 0;
@@ -390,8 +424,8 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        shifted += reduce_add((u0 + a.h0) + (u1 + a.h1));
-        u0 = u1 = V::zero();
+        a.h0.add_lanes_to(shifted_total);
+        a.h1.add_lanes_to(shifted_total);
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
         a.clear_shifted();
       }
@@ -408,7 +442,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   r.others = reduce_add(t0.with(a.s0) + t1.with(a.s1)) + spilled;
   r.target_exp = a.target_exp;
   r.sum = r.others + r.target_exp;
-  r.shifted = shifted;
+  r.shifted = shifted_total.total();
 }
 
 // Two passes always: every stored exp is exp(x_c - max), ready for contiguous_rescale.
