@@ -135,7 +135,7 @@ struct CrossEntropyKernel {
           simd::CompensatedScalar<Scalar> sum;
           for (Eigen::Index c = 0; c < classes; ++c) {
             const Scalar d = row(c) - st.max;
-            sum.add(weighted ? w(c) * d : d);
+            sum.add(weighted ? simd::rounded(w(c) * d) : d);
           }
           shifted_sum = sum.total();
         }
@@ -285,7 +285,7 @@ struct CrossEntropyKernel {
         Scalar total;
         simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total,
                             n + 1 < end ? x.row(n + 1).data() : nullptr);
-        loss(n, total * std::log(scan.sum) - scan.shifted);
+        loss(n, simd::rounded(total * std::log(scan.sum)) - scan.shifted);
         if constexpr (kGrad) {
           const Scalar g = scale(n);
           simd::prob_rescale(exps, classes, p, scan.ratio_to_sum(g, total), g, scan);
@@ -306,9 +306,9 @@ struct CrossEntropyKernel {
       };
       simd::CompensatedScalar<Scalar> shifted_sum;  // as the vector kernels' (CompensatedTotal)
       for (Eigen::Index c = 0; c < classes; ++c) {
-        if (smoothed(c) != 0) shifted_sum.add(weighted_target(c) * shifted(c));
+        if (smoothed(c) != 0) shifted_sum.add(simd::rounded(weighted_target(c) * shifted(c)));
       }
-      loss(n, total * st.log_sum() - shifted_sum.total());
+      loss(n, simd::rounded(total * st.log_sum()) - shifted_sum.total());
       if constexpr (kGrad) {
         const Scalar g = scale(n);
         auto out = grad.row(n);

@@ -127,7 +127,7 @@ void scan_prob_row(const T* x, Eigen::Index n, const ProbTargets<T>& p, T* e, Ro
       if (m_new > m) {
         a.exps.scale(V::set1(exp_difference(m, m_new)));
         const T kept = q_sum.total();
-        if (kept != 0) shifted.add(-((m_new - m) * kept));
+        if (kept != 0) shifted.add(-rounded((m_new - m) * kept));
       }
       m = m_new;
       r.block_max[b] = m;

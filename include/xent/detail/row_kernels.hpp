@@ -409,7 +409,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
         t1.scale(vf);
         a.target_exp *= f;
         spilled *= f;
-        if (kShift && weight_sum != 0) shifted_total.add(-((m_new - m) * weight_sum));
+        if (kShift && weight_sum != 0) shifted_total.add(-rounded((m_new - m) * weight_sum));
         if (max_apart) {
           spilled += a.target_exp;
           a.target_exp = 0;
