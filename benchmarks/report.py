@@ -74,6 +74,8 @@ def load(path):
             key = (m["fn"], m["impl"], m["order"], int(m["n"]), int(m["c"]), int(m["t"]), m["cache"])
             if b.get("label"):
                 labels[key] = b["label"]
+            if "max_rel_err" in b:  # the peers' check against xent's output
+                labels[key + ("max_rel_err",)] = b["max_rel_err"]
             # Manually timed cases (cross_entropy_in_place) spend CPU time outside the timed calls.
             if key[5] == 1 and b.get("real_time") and not name.endswith("/manual_time"):
                 busy.append(b["cpu_time"] / b["real_time"])
@@ -439,6 +441,7 @@ def peers_table(rates, ctx):
     if not any(p != "torch" for p in peers):
         return []
     labels = ctx.get("labels", {})
+    checked = [p for p in peers if p != "torch"]  # outputs compared with xent's
     rows = []
     for fn in PEER_FUNCTIONS:
         keys = sorted({(k[3], k[4], k[6]) for k in rates
@@ -449,9 +452,12 @@ def peers_table(rates, ctx):
             x = rate(rates, fn, "xent", "row_major", (n, c), 1, cache)
             pr = [rate(rates, fn, p, "row_major", (n, c), 1, cache) for p in peers]
             impl = labels.get((fn, "onednn", "row_major", n, c, 1, cache), "")
+            errs = [labels.get((fn, p, "row_major", n, c, 1, cache, "max_rel_err")) for p in checked]
             rows.append(f"| {f'`{fn}`' if first else ''} | {n} × {c}{' (cold)' if cache == 'cold' else ''} |"
                         f" {g(x)} |" + "".join(f" {g(v)} |" for v in pr)
-                        + "".join(f" {ratio(x, v)} |" for v in pr) + (f" {impl} |" if "onednn" in peers else ""))
+                        + "".join(f" {ratio(x, v)} |" for v in pr)
+                        + "".join(f" {e:.1e} |" if e is not None else " — |" for e in errs)
+                        + (f" {impl} |" if "onednn" in peers else ""))
             first = False
     names = [PEER_NAMES[p] for p in peers]
     return ["## Softmax family against other libraries (1 thread, row-major, warm unless noted)", "",
@@ -459,11 +465,15 @@ def peers_table(rates, ctx):
             " (`softmax_accurate`, `softmax_log`, and the backward of `softmax_log` for"
             " log_softmax_bwd), primitive created once; its last column is the implementation it"
             " dispatched to (`ref:any` is its reference C++ code). XNNPACK: `softmax_nc_f32`"
-            " (it has no log_softmax), no thread pool. Every peer's output is checked once against"
-            " xent's (1e-5 relative) before it is timed.", "",
+            " (it has no log_softmax), no thread pool. Each of their outputs is checked once against"
+            " xent's before it is timed (*error*: largest |peer − xent| / |xent|, for log-probabilities"
+            " and gradients / max(|xent|, 1)); a case fails beyond 1e-5 or, beyond 168 classes,"
+            " (C − 1)·2⁻²⁴, the worst-case error of a plain float sum of C terms.", "",
             "| function | N × C | xent |" + "".join(f" {nm} |" for nm in names)
-            + "".join(f" xent / {nm} |" for nm in names) + (" oneDNN impl |" if "onednn" in peers else ""),
-            "|---|---|---:|" + "---:|" * (2 * len(peers)) + ("---|" if "onednn" in peers else ""),
+            + "".join(f" xent / {nm} |" for nm in names)
+            + "".join(f" {PEER_NAMES[p]} error |" for p in checked)
+            + (" oneDNN impl |" if "onednn" in peers else ""),
+            "|---|---|---:|" + "---:|" * (2 * len(peers) + len(checked)) + ("---|" if "onednn" in peers else ""),
             *rows, ""]
 
 
