@@ -410,6 +410,8 @@ def scaling_table(rates):
                     one = rate(rates, fn, impl, order, s, 1)
                     two = rate(rates, fn, impl, order, s, 2)
                     cells.append(ratio(two, one))
+            if all(cell == "—" for cell in cells):
+                continue
             rows.append(f"| `{fn}` | {s[0]} × {s[1]} | " + " | ".join(cells) + " |")
     if not rows:
         return []
