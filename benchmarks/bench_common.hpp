@@ -9,8 +9,12 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -267,5 +271,69 @@ void run_naive(benchmark::State& state, const Case& k);
 void run_torch(benchmark::State& state, const Case& k);
 std::string torch_version();
 #endif
+#ifdef XENT_BENCH_WITH_ONEDNN
+// oneDNN softmax_v2: softmax, log_softmax, log_softmax_bwd; row-major only.
+bool onednn_has(Fn f, Order o);
+void run_onednn(benchmark::State& state, const Case& k);
+std::string onednn_version();
+#endif
+#ifdef XENT_BENCH_WITH_XNNPACK
+// XNNPACK softmax_nc_f32: softmax only (no log_softmax), row-major only, no thread pool.
+bool xnnpack_has(Fn f, Order o);
+void run_xnnpack(benchmark::State& state, const Case& k);
+#endif
+
+// ---- peers' correctness -------------------------------------------------------------------------
+
+// xent's result for a matrix-valued function (softmax, log_softmax, log_softmax_bwd) of the
+// case's row-major data, into `out` (bench_xent.cpp): what a peer's output is checked against.
+void xent_output(Fn f, Data<RowMatrix>& d, RowMatrix& out);
+
+// Largest |got - want| / max(|want|, floor) over the matrix. softmax is checked relative to each
+// probability (floor: the smallest normal float); log_softmax and its backward, whose values cross
+// zero, relative to max(|want|, 1) (an absolute error below 1, where log-probabilities are small).
+inline double max_relative_error(Fn f, const RowMatrix& got, const RowMatrix& want) {
+  const float floor = f == Fn::Softmax ? std::numeric_limits<float>::min() : 1.0f;
+  double worst = 0;
+  for (Index i = 0; i < want.rows(); ++i)
+    for (Index j = 0; j < want.cols(); ++j) {
+      const double w = want(i, j), e = std::abs(double(got(i, j)) - w);
+      const double r = e / std::max(std::abs(w), double(floor));
+      if (std::isnan(r)) return r;  // fails the check (a NaN compares false)
+      worst = std::max(worst, r);
+    }
+  return worst;
+}
+// 1e-5, or beyond 168 classes the worst-case error of a plain float sum of the row's C terms,
+// (C - 1) u (Higham, recursive summation): a peer that normalises by an uncompensated float sum
+// (XNNPACK: 4.3e-5 at C = 128000, where xent compensates) still computes the same function, while
+// a wrong axis or formula is off by O(1).
+inline double peer_tolerance(Index c) {
+  return std::max(1e-5, double(c - 1) * std::numeric_limits<float>::epsilon() / 2);
+}
+
+// Checks a peer once per (peer, function, shape): `compute()` fills d.out[0] from copy 0 of the
+// inputs, which is compared with xent's result. On a mismatch beyond peer_tolerance the benchmark
+// fails (state.SkipWithError) rather than timing a different computation; the error is recorded
+// as the counter max_rel_err either way.
+template <class Compute>
+bool check_against_xent(benchmark::State& state, const char* peer, const Case& k,
+                        Data<RowMatrix>& d, Compute&& compute) {
+  static std::map<std::string, double> checked;  // benchmarks run one at a time: no lock
+  const std::string key = std::string(peer) + '/' + fn_name(k.fn) + '/' + std::to_string(k.n) +
+                          'x' + std::to_string(k.c);
+  auto it = checked.find(key);
+  if (it == checked.end()) {
+    RowMatrix want(k.n, k.c);
+    xent_output(k.fn, d, want);
+    compute();
+    it = checked.emplace(key, max_relative_error(k.fn, d.out[0], want)).first;
+  }
+  const double err = it->second;
+  state.counters["max_rel_err"] = err;
+  if (err <= peer_tolerance(k.c)) return true;
+  state.SkipWithError(("differs from xent: max relative error " + std::to_string(err)).c_str());
+  return false;
+}
 
 }  // namespace xent_bench

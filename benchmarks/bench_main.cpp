@@ -7,7 +7,9 @@
 //     shapes:   the five (1 and 2 threads, warm; cold for the largest), and kExtraShapes
 //               (cross_entropy, cross_entropy_fwd_bwd, log_softmax; 1 thread, xent and torch);
 //               or only XENT_BENCH_SHAPES=NxC,... (every function; 1 thread, xent and torch)
-//     impl:     xent, reference (xent::reference), naive (hand-written Eigen), torch (libtorch)
+//     impl:     xent, reference (xent::reference), naive (hand-written Eigen), torch (libtorch),
+//               onednn (softmax, log_softmax, log_softmax_bwd) and xnnpack (softmax): row-major,
+//               1 thread, when built with them
 //   roof/read/threads:<t>    streaming sum over 512 MiB of floats (> the last-level cache)
 //   roof/write/threads:<t>   memset to zero of 512 MiB
 //   roof/exp/threads:<t>     xent's vector exp over an L1-resident buffer (per thread; Eigen's
@@ -180,6 +182,18 @@ void add(const char* impl, Runner runner, const Case& k) {
     b->UseRealTime();  // rates from wall time: worker threads' CPU time is not the caller's
 }
 
+// The softmax-family peers, where they have the function (row-major). oneDNN could use every
+// core, but the peers are compared single-threaded (XNNPACK runs here without a thread pool).
+void add_peers(const Case& k) {
+  if (k.threads != 1) return;
+#ifdef XENT_BENCH_WITH_ONEDNN
+  if (onednn_has(k.fn, k.order)) add("onednn", run_onednn, k);
+#endif
+#ifdef XENT_BENCH_WITH_XNNPACK
+  if (xnnpack_has(k.fn, k.order)) add("xnnpack", run_xnnpack, k);
+#endif
+}
+
 void register_all() {
   for (int threads : kThreadCounts) {
     benchmark::RegisterBenchmark("roof/read", roof_read)->Arg(threads)->ArgName("threads")
@@ -207,6 +221,7 @@ void register_all() {
 #ifdef XENT_BENCH_WITH_TORCH
             add("torch", run_torch, k);
 #endif
+            add_peers(k);
             // Single-threaded code: measured once, at 1 thread.
             if (threads != 1) continue;
             add("naive", run_naive, k);
@@ -248,6 +263,7 @@ void register_one_thread(const std::vector<Shape>& shapes, const Fns& fns) {
 #ifdef XENT_BENCH_WITH_TORCH
         if (fn != Fn::CrossEntropyInPlace) add("torch", run_torch, k);
 #endif
+        add_peers(k);
       }
     }
   }
@@ -308,6 +324,16 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("torch_version", torch_version());
 #else
   benchmark::AddCustomContext("torch_version", "not built (libtorch not found, or XENT_BENCHMARK_TORCH=OFF)");
+#endif
+#ifdef XENT_BENCH_WITH_ONEDNN
+  benchmark::AddCustomContext("onednn_version", onednn_version());
+#else
+  benchmark::AddCustomContext("onednn_version", "not built (oneDNN not found, or XENT_BENCHMARK_ONEDNN=OFF)");
+#endif
+#ifdef XENT_BENCH_WITH_XNNPACK
+  benchmark::AddCustomContext("xnnpack", "built (no version API: see the libxnnpack0 package)");
+#else
+  benchmark::AddCustomContext("xnnpack", "not built (XNNPACK not found, or XENT_BENCHMARK_XNNPACK=OFF)");
 #endif
   benchmark::AddCustomContext("exp_roof", kExpRoofSource);
 #if defined(__GLIBC__)
