@@ -222,14 +222,15 @@ void exp_range(const T* x, Eigen::Index lo, Eigen::Index hi, Eigen::Index y, T* 
       v1.storeu(e + i + W);
     }
     if (kShift) {
+      // The pair's terms, of one sign, summed before the compensated addition: one TwoSum per
+      // two packets (that rounding is relative to the pair, so the row's sum stays within about
+      // an ulp); two TwoSums cost the smoothed loss 17 % (AVX2, float, 4096 x 1000, fused).
       if (w) {
         const V w0 = V::loadu(w + i), w1 = V::loadu(w + i + W);
-        a.h0.add(w0 * d0);
-        a.h1.add(w1 * d1);
+        a.h0.add(w0 * d0 + w1 * d1);
         a.w0 += w0 + w1;
       } else {
-        a.h0.add(d0);
-        a.h1.add(d1);
+        a.h0.add(d0 + d1);
       }
     }
     a.s0 += v0;
