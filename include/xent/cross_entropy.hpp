@@ -45,7 +45,7 @@ struct CrossEntropyKernel {
         fail(fn, "ignore_index is not supported for floating point target: ignore_index = " +
                      std::to_string(opts.ignore_index()) + " (must be negative)");
       }
-      if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight(), classes);
+      if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight().size(), classes);
       return static_cast<double>(samples);
     }
   }

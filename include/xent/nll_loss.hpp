@@ -92,7 +92,7 @@ void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>
   const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
   const Eigen::Index classes = classes_of(x.rows(), x.cols(), opts.layout());
   const InputRef<X> in(x.derived());
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& w = opts.template weight_as<Scalar>();
+  const auto w = opts.template weight_as<Scalar>();
   const Blocks blocks(samples);
   const bool weighted = opts.has_weight();
   constexpr bool kDirect = [] {

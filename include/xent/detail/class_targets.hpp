@@ -23,7 +23,7 @@ template <class Targets, class Options>
 double check_class_targets(const char* fn, const Eigen::DenseBase<Targets>& targets,
                            Eigen::Index samples, Eigen::Index classes, const Options& opts) {
   check_target_vector(fn, targets, samples);
-  if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight(), classes);
+  if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight().size(), classes);
   // Without weights W is a count (exact in an integer, and no compensated add per sample): a
   // branch-free scan first (this check is a large part of NLL's cost at small C); the loop below
   // then only runs to find the bad target for the message, or for weights.

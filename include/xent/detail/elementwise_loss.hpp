@@ -52,7 +52,7 @@ class ElementWeights {
       : opts_(opts), rows_layout_(opts.layout() == Layout::SamplesInRows) {
     const Eigen::Index samples = samples_of(rows, cols, opts.layout());
     const Eigen::Index classes = classes_of(rows, cols, opts.layout());
-    const Eigen::MatrixXd& w = opts.weight();
+    const auto w = opts.weight();
     switch (opts.weight_kind()) {
       case WeightKind::PerClass:
         if (w.size() != classes) {
@@ -414,7 +414,8 @@ Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::Mat
   prepare();
 
   const ElementSource<Scalar, X, InputRef<T>> t(t_ref);
-  const ElementSource<Scalar, X, Eigen::MatrixXd> w_matrix(opts.weight());
+  const Eigen::Map<const Eigen::MatrixXd> w_view = opts.weight();  // w_matrix holds a reference
+  const ElementSource<Scalar, X, Eigen::Map<const Eigen::MatrixXd>> w_matrix(w_view);
   constexpr bool kScaled = !std::is_same<GO, std::nullptr_t>::value;
   // Per-element upstream gradients, read like the targets.
   using GORef = typename GradOutputsRef<X, GO>::type;
