@@ -137,10 +137,10 @@ T target_denominator(const Y& y, Eigen::Index samples, const Options& opts) {
 // Checks the arguments with the library's own checks (they throw; the tests check the exceptions
 // against their own tables) and returns the mean's denominator, computed by the reference: the
 // targets' summed weights, or N for probability targets.
-template <class Kernel, class T, class X, class Y, class Options>
+template <class T, class X, class Y, class Options>
 T checked_denominator(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                       const Options& opts) {
-  Kernel::check(fn, x, y, opts);
+  xent::detail::check_class_loss(fn, x, y, opts);
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     return target_denominator<T>(y.derived(), samples, opts);
@@ -179,7 +179,7 @@ Matrix<T> smoothed_targets(const Matrix<T>& t, T eps) {
 template <class T, class X, class Y>
 Vector<T> ce_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                              const CrossEntropyOptions& opts, const char* fn, T& denominator) {
-  denominator = checked_denominator<xent::detail::CrossEntropyKernel, T>(fn, x, y, opts);
+  denominator = checked_denominator<T>(fn, x, y, opts);
   const Matrix<T> lp = log_softmax_rows(samples_in_rows<T>(x, opts.layout()));
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   const T eps = static_cast<T>(opts.label_smoothing());
@@ -244,7 +244,7 @@ namespace detail {
 template <class T, class X, class Y>
 Vector<T> nll_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                               const NLLLossOptions& opts, const char* fn, T& denominator) {
-  denominator = checked_denominator<xent::detail::NLLLossKernel, T>(fn, x, y, opts);
+  denominator = checked_denominator<T>(fn, x, y, opts);
   const Matrix<T> lp = samples_in_rows<T>(x, opts.layout());
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   for (Eigen::Index n = 0; n < lp.rows(); ++n) {
@@ -306,7 +306,7 @@ template <class T, class Kernel, class X, class Y, class Options, class F>
 void binary_elements(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
                      const Options& opts, F&& f) {
   xent::detail::check_same_shape(fn, "targets", t, x.rows(), x.cols(), "input");
-  Kernel::check(fn, x.derived(), t.derived());
+  xent::detail::check_binary_values(fn, x.derived(), t.derived(), opts);
   const xent::detail::ElementWeights<T, Options> weights(fn, opts, x.rows(), x.cols());
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
@@ -466,8 +466,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const CrossEntropyOptions& opts = {}, detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = detail::checked_denominator<xent::detail::CrossEntropyKernel, R>(
-      "reference::cross_entropy_backward", x, y, opts);
+  const R denominator =
+      detail::checked_denominator<R>("reference::cross_entropy_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -481,8 +481,7 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const Eigen::MatrixBase<G>& grad_outputs, const CrossEntropyOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  xent::detail::CrossEntropyKernel::check("reference::cross_entropy_per_sample_backward", x, y,
-                                          opts);
+  xent::detail::check_class_loss("reference::cross_entropy_per_sample_backward", x, y, opts);
   const Vector<R> scale = grad_outputs.derived().reshaped().template cast<R>();
   return detail::in_layout<R>(detail::ce_backward_rows<R>(x, y, opts, scale), opts.layout());
 }
@@ -515,8 +514,7 @@ Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& 
                                                     const NLLLossOptions& opts = {},
                                                     detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = detail::checked_denominator<xent::detail::NLLLossKernel, R>(
-      "reference::nll_loss_backward", x, y, opts);
+  const R denominator = detail::checked_denominator<R>("reference::nll_loss_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -529,7 +527,7 @@ Matrix<detail::ComputeType<T, X>> nll_loss_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const Eigen::MatrixBase<G>& grad_outputs, const NLLLossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  xent::detail::NLLLossKernel::check("reference::nll_loss_per_sample_backward", x, y, opts);
+  xent::detail::check_class_loss("reference::nll_loss_per_sample_backward", x, y, opts);
   const Vector<R> scale = grad_outputs.derived().reshaped().template cast<R>();
   return detail::in_layout<R>(detail::nll_backward_rows<R>(x, y, opts, scale), opts.layout());
 }

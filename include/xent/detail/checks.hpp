@@ -56,15 +56,6 @@ void check_target_vector(const char* fn, const Eigen::DenseBase<Y>& y, Eigen::In
   }
 }
 
-// The vector of per-class weights must have C entries.
-inline void check_class_weight(const char* fn, const char* name, Eigen::Index size,
-                               Eigen::Index classes) {
-  if (size != classes) {
-    fail(fn, std::string(name) + " should be defined either for all " + std::to_string(classes) +
-                 " classes or no classes but got " + name + " of size " + std::to_string(size));
-  }
-}
-
 // Prepares a caller's output: a resizable Eigen::Matrix is resized (allocating only when its size
 // changes); a Map, Block or Ref must already have the right shape.
 template <class Out>
