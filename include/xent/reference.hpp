@@ -14,13 +14,13 @@
 #include <limits>
 #include <type_traits>
 
-#include "binary_cross_entropy.hpp"
-#include "binary_cross_entropy_with_logits.hpp"
-#include "cross_entropy.hpp"
+// Only the options and the argument checks: none of the fast paths or kernels, so that the
+// specification cannot inherit their mistakes (and costs no kernel code to compile).
+#include "detail/binary_checks.hpp"
 #include "detail/checks.hpp"
-#include "detail/class_targets.hpp"
-#include "detail/elementwise_loss.hpp"
-#include "nll_loss.hpp"
+#include "detail/class_checks.hpp"
+#include "detail/layout.hpp"
+#include "detail/simd/isa.hpp"
 #include "options.hpp"
 
 namespace xent {
@@ -301,57 +301,87 @@ T bce_element_grad(T p, T t) {
   return (p - t) / std::max(p * (1 - p), T(1e-12));
 }
 
+// The weight of element (i, j) of a binary loss, broadcast as its setter says: along the class axis
+// (the columns for Layout::SamplesInRows), the sample axis, or one per element.
+template <class T, class Options>
+T element_weight(const Options& opts, Eigen::Index i, Eigen::Index j) {
+  const bool rows = opts.layout() == Layout::SamplesInRows;
+  switch (opts.weight_kind()) {
+    case WeightKind::PerClass:
+      return static_cast<T>(opts.weight()(rows ? j : i));
+    case WeightKind::PerSample:
+      return static_cast<T>(opts.weight()(rows ? i : j));
+    case WeightKind::Elementwise:
+      return static_cast<T>(opts.weight()(i, j));
+    case WeightKind::None:
+      break;
+  }
+  return T(1);
+}
+
+template <class Options>
+constexpr bool is_with_logits = std::is_same<Options, BCEWithLogitsLossOptions>::value;
+
+// The pos_weight of element (i, j): along the class axis, 1 unless set.
+template <class T, class Options>
+T element_pos_weight(const Options& opts, Eigen::Index i, Eigen::Index j) {
+  if constexpr (is_with_logits<Options>) {
+    if (opts.has_pos_weight()) {
+      return static_cast<T>(opts.pos_weight()(opts.layout() == Layout::SamplesInRows ? j : i));
+    }
+  }
+  return T(1);
+}
+
 // Visits the elements of a binary loss in T, with their weights, after xent's argument checks.
-template <class T, class Kernel, class X, class Y, class Options, class F>
+template <class T, class X, class Y, class Options, class F>
 void binary_elements(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
                      const Options& opts, F&& f) {
   xent::detail::check_same_shape(fn, "targets", t, x.rows(), x.cols(), "input");
   xent::detail::check_binary_values(fn, x.derived(), t.derived(), opts);
-  const xent::detail::ElementWeights<T, Options> weights(fn, opts, x.rows(), x.cols());
+  xent::detail::check_binary_weights(fn, opts, x.rows(), x.cols());
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
-      f(i, j, static_cast<T>(x(i, j)), static_cast<T>(t.derived()(i, j)), weights.weight(i, j),
-        weights.pos_weight(i, j));
+      f(i, j, static_cast<T>(x(i, j)), static_cast<T>(t.derived()(i, j)),
+        element_weight<T>(opts, i, j), element_pos_weight<T>(opts, i, j));
     }
   }
 }
 
 template <class Options>
 bool has_pos_weight(const Options& opts) {
-  if constexpr (std::is_same<Options, BCEWithLogitsLossOptions>::value) {
+  if constexpr (is_with_logits<Options>) {
     return opts.has_pos_weight();
   } else {
     return false;
   }
 }
 
-template <class T, class Kernel, class X, class Y, class Options>
+template <class T, class X, class Y, class Options>
 Matrix<T> binary_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
                              const Eigen::DenseBase<Y>& t, const Options& opts) {
   Matrix<T> loss(x.rows(), x.cols());
-  binary_elements<T, Kernel>(
-      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-          loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
-        } else {
-          loss(i, j) = w * bce_element(xi, ti);
-        }
-      });
+  binary_elements<T>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+    if constexpr (is_with_logits<Options>) {
+      loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
+    } else {
+      loss(i, j) = w * bce_element(xi, ti);
+    }
+  });
   return loss;
 }
 
-template <class T, class Kernel, class X, class Y, class Options, class G>
+template <class T, class X, class Y, class Options, class G>
 Matrix<T> binary_backward(const char* fn, const Eigen::MatrixBase<X>& x,
                           const Eigen::DenseBase<Y>& t, const Options& opts, const G& scale) {
   Matrix<T> grad(x.rows(), x.cols());
-  binary_elements<T, Kernel>(
-      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-          grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
-        } else {
-          grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
-        }
-      });
+  binary_elements<T>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+    if constexpr (is_with_logits<Options>) {
+      grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
+    } else {
+      grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
+    }
+  });
   return grad;
 }
 
@@ -541,7 +571,7 @@ template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
     const BCEWithLogitsLossOptions& opts = {}) {
-  return detail::binary_per_element<detail::ComputeType<T, X>, xent::detail::BCEWithLogitsKernel>(
+  return detail::binary_per_element<detail::ComputeType<T, X>>(
       "reference::binary_cross_entropy_with_logits", x, t, opts);
 }
 
@@ -564,9 +594,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_backward(
   using R = detail::ComputeType<T, X>;
   const R scale =
       opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(x.size());
-  return detail::binary_backward<R, xent::detail::BCEWithLogitsKernel>(
-      "reference::binary_cross_entropy_with_logits_backward", x, t, opts,
-      [&](Eigen::Index, Eigen::Index) { return scale; });
+  return detail::binary_backward<R>("reference::binary_cross_entropy_with_logits_backward", x, t,
+                                    opts, [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
 /// The gradient of sum grad_outputs * (the element losses) in T (see
@@ -576,7 +605,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample_ba
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
     const Eigen::MatrixBase<G>& grad_outputs, const BCEWithLogitsLossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  return detail::binary_backward<R, xent::detail::BCEWithLogitsKernel>(
+  return detail::binary_backward<R>(
       "reference::binary_cross_entropy_with_logits_per_sample_backward", x, t, opts,
       [&](Eigen::Index i, Eigen::Index j) { return static_cast<R>(grad_outputs(i, j)); });
 }
@@ -587,8 +616,8 @@ template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& p,
                                                                   const Eigen::DenseBase<Y>& t,
                                                                   const BCELossOptions& opts = {}) {
-  return detail::binary_per_element<detail::ComputeType<T, X>, xent::detail::BCEKernel>(
-      "reference::binary_cross_entropy", p, t, opts);
+  return detail::binary_per_element<detail::ComputeType<T, X>>("reference::binary_cross_entropy", p,
+                                                               t, opts);
 }
 
 /// The reduced BCE in T (see xent::binary_cross_entropy).
@@ -610,9 +639,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_backward(
   using R = detail::ComputeType<T, X>;
   const R scale =
       opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(p.size());
-  return detail::binary_backward<R, xent::detail::BCEKernel>(
-      "reference::binary_cross_entropy_backward", p, t, opts,
-      [&](Eigen::Index, Eigen::Index) { return scale; });
+  return detail::binary_backward<R>("reference::binary_cross_entropy_backward", p, t, opts,
+                                    [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
 /// The gradient of sum grad_outputs * (the element losses) in T (see
@@ -622,7 +650,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& p, const Eigen::DenseBase<Y>& t,
     const Eigen::MatrixBase<G>& grad_outputs, const BCELossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  return detail::binary_backward<R, xent::detail::BCEKernel>(
+  return detail::binary_backward<R>(
       "reference::binary_cross_entropy_per_sample_backward", p, t, opts,
       [&](Eigen::Index i, Eigen::Index j) { return static_cast<R>(grad_outputs(i, j)); });
 }

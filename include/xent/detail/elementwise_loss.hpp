@@ -44,47 +44,6 @@ namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
-// The weight and pos_weight of element (i, j), broadcast as the options say. The class axis is the
-// columns for Layout::SamplesInRows and the rows for Layout::SamplesInColumns.
-template <class Scalar, class Options>
-class ElementWeights {
- public:
-  ElementWeights(const char* fn, const Options& opts, Eigen::Index rows, Eigen::Index cols)
-      : opts_(opts), rows_layout_(opts.layout() == Layout::SamplesInRows) {
-    check_binary_weights(fn, opts, rows, cols);
-  }
-
-  Scalar weight(Eigen::Index i, Eigen::Index j) const {
-    switch (opts_.weight_kind()) {
-      case WeightKind::PerClass:
-        return static_cast<Scalar>(opts_.weight()(class_index(i, j)));
-      case WeightKind::PerSample:
-        return static_cast<Scalar>(opts_.weight()(sample_index(i, j)));
-      case WeightKind::Elementwise:
-        return static_cast<Scalar>(opts_.weight()(i, j));
-      case WeightKind::None:
-        break;
-    }
-    return Scalar(1);
-  }
-
-  Scalar pos_weight(Eigen::Index i, Eigen::Index j) const {
-    if constexpr (has_pos_weight_option) {
-      if (opts_.has_pos_weight()) return static_cast<Scalar>(opts_.pos_weight()(class_index(i, j)));
-    }
-    return Scalar(1);
-  }
-
- private:
-  static constexpr bool has_pos_weight_option =
-      std::is_same<Options, BCEWithLogitsLossOptions>::value;
-  Eigen::Index class_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? j : i; }
-  Eigen::Index sample_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? i : j; }
-
-  const Options& opts_;
-  bool rows_layout_;
-};
-
 // Elements per chunk: small enough for the stack buffers (5 x 256 doubles), big enough that the
 // per-chunk bookkeeping is noise.
 constexpr Eigen::Index kElementChunk = 256;
