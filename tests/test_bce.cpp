@@ -7,6 +7,7 @@
 // central finite differences; other input and output kinds.
 #include <string>
 #include <type_traits>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -7,6 +7,7 @@
 // Blocks, Refs, integer target types) are in test_cross_entropy_inputs.cpp.
 #include <string>
 #include <vector>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -1,5 +1,7 @@
 // xent against PyTorch, the softmax family and the fixtures themselves (golden_runner.hpp: the
 // method and tolerances; test_golden_cross_entropy.cpp, test_golden_nll_bce.cpp: the losses).
+#include <xent/reference.hpp>
+
 #include "golden_runner.hpp"
 
 namespace {

@@ -8,6 +8,7 @@
 // adversarial values, and 1 vs 2 threads.
 #include <cstdint>
 #include <string>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -10,6 +10,7 @@
 //   vector layer are within 1 ulp. Entries much smaller than their row's largest come out of the
 //   same sums, so their absolute floor is rtol * 1e-3 * the row's largest |expected| entry.
 #include <cstring>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -5,6 +5,7 @@
 // for index targets), sample counts leaving partial tiles and strips, contiguous rows and
 // outer-strided Maps; against xent::reference<long double>, and 1 vs 2 threads bitwise.
 #include <string>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -5,6 +5,7 @@
 // and -inf entries.
 #include <string>
 #include <type_traits>
+#include <xent/reference.hpp>
 
 #include "test_support.hpp"
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
+#include <xent/reference.hpp>
 #include <xent/xent.hpp>
 
 #include "catch.hpp"

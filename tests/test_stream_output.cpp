@@ -7,6 +7,7 @@
 // xent::reference<long double> within rtol(C) = eps * (32 + 4 sqrt(C)), the tolerance of
 // test_row_kernels.cpp (sums of C terms in a few vector chains, <= 1 ulp exp/log).
 #include <cstring>
+#include <xent/reference.hpp>
 
 // Counts the kernels' non-temporal stores (xent::detail::simd::stream_store_count), so that the
 // tests see streaming happen, not only that its results are right.

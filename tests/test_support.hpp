@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include <xent/reference.hpp>
 #include <xent/xent.hpp>
 
 #include "catch.hpp"

@@ -9,9 +9,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
-#include <string>
 
-#include "detail/checks.hpp"
 #include "detail/elementwise_loss.hpp"
 #include "detail/simd/math.hpp"
 #include "detail/simd/vec.hpp"
@@ -23,12 +21,6 @@ namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct BCEKernel {
-  template <class X, class T>
-  static void check(const char* fn, const X& p, const T& t) {
-    check_unit_interval(fn, "input", p);
-    check_unit_interval(fn, "target", t);
-  }
-
   // The clamps are selects: max(log p, -100) keeps log p's NaN (none here: inputs are checked).
   template <bool kLoss, bool kGrad, class T>
   static XENT_SIMD_INLINE void eval(simd::Vec<T> p, simd::Vec<T> t, simd::Vec<T>,
@@ -41,34 +33,6 @@ struct BCEKernel {
       loss = -(t * log_p + (one - t) * log_1mp);
     }
     if constexpr (kGrad) grad = (p - t) / simd::max(p * (one - p), V::set1(T(1e-12)));
-  }
-
- private:
-  // Read in storage order (a row-major matrix row by row), each line checked without branches so
-  // the compiler can vectorize it; only a line holding a bad value is searched again for the
-  // first one, which the message names.
-  template <class M>
-  static void check_unit_interval(const char* fn, const char* name, const M& m) {
-    constexpr bool kRowMajor = bool(M::IsRowMajor);
-    const Eigen::Index outer = kRowMajor ? m.rows() : m.cols();
-    const Eigen::Index inner = kRowMajor ? m.cols() : m.rows();
-    const auto at = [&m](Eigen::Index o, Eigen::Index k) { return kRowMajor ? m(o, k) : m(k, o); };
-    for (Eigen::Index o = 0; o < outer; ++o) {
-      bool line_ok = true;
-      for (Eigen::Index k = 0; k < inner; ++k) {
-        const auto v = at(o, k);
-        line_ok &= (v >= 0) & (v <= 1);
-      }
-      if (line_ok) continue;
-      for (Eigen::Index k = 0; k < inner; ++k) {
-        const auto v = at(o, k);
-        if (!(v >= 0 && v <= 1)) {
-          const Eigen::Index i = kRowMajor ? o : k, j = kRowMajor ? k : o;
-          fail(fn, std::string("all elements of ") + name + " should be between 0 and 1: " + name +
-                       "(" + std::to_string(i) + ", " + std::to_string(j) + ") = " + to_text(v));
-        }
-      }
-    }
   }
 };
 

@@ -24,10 +24,6 @@ namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct BCEWithLogitsKernel {
-  // Targets are used as given (t = 2 is accepted), as in PyTorch.
-  template <class X, class T>
-  static void check(const char*, const X&, const T&) {}
-
   // With a = |x|, e = exp(-a) in [0, 1] (one exp for everything), tail = log1p(e):
   //   softplus(x) = max(x, 0) + tail, softplus(-x) = max(-x, 0) + tail,
   //   loss = (1 - t) softplus(x) + P t softplus(-x) = (1 - t + P t) tail + c a,

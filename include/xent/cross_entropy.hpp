@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/class_checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
 #include "detail/lane_kernels.hpp"
@@ -30,26 +31,6 @@ namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct CrossEntropyKernel {
-  template <class X, class Y>
-  static double check(const char* fn, const Eigen::MatrixBase<X>& x,
-                      const Eigen::DenseBase<Y>& targets, const CrossEntropyOptions& opts) {
-    const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
-    const Eigen::Index classes = classes_of(x.rows(), x.cols(), opts.layout());
-    if constexpr (is_index_type<typename Y::Scalar>) {
-      return check_class_targets(fn, targets, samples, classes, opts);
-    } else {
-      static_assert(std::is_floating_point<typename Y::Scalar>::value,
-                    "xent: targets must be integer class indices or floating class probabilities");
-      check_same_shape(fn, "targets (class probabilities)", targets, x.rows(), x.cols(), "logits");
-      if (opts.ignore_index() >= 0) {
-        fail(fn, "ignore_index is not supported for floating point target: ignore_index = " +
-                     std::to_string(opts.ignore_index()) + " (must be negative)");
-      }
-      if (opts.has_weight()) check_class_weight(fn, "weight", opts.weight(), classes);
-      return static_cast<double>(samples);
-    }
-  }
-
   template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static void run(const Rows& x, const Y& targets, const CrossEntropyOptions& opts, LossFn&& loss,
                   GradRows&& grad, ScaleFn&& scale, Eigen::Index begin, Eigen::Index end) {

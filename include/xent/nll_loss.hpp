@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/class_checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
 #include "detail/parallel.hpp"
@@ -22,15 +23,6 @@ namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
 
 struct NLLLossKernel {
-  template <class X, class Y>
-  static double check(const char* fn, const Eigen::MatrixBase<X>& x,
-                      const Eigen::DenseBase<Y>& targets, const NLLLossOptions& opts) {
-    static_assert(is_index_type<typename Y::Scalar>,
-                  "xent::nll_loss: targets must be integer class indices");
-    return check_class_targets(fn, targets, samples_of(x.rows(), x.cols(), opts.layout()),
-                               classes_of(x.rows(), x.cols(), opts.layout()), opts);
-  }
-
   template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
   static void run(const Rows& x, const Y& targets, const NLLLossOptions& opts, LossFn&& loss,
                   GradRows&& grad, ScaleFn&& scale, Eigen::Index begin, Eigen::Index end) {
@@ -92,7 +84,7 @@ void nll_gather_scatter(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>
   const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
   const Eigen::Index classes = classes_of(x.rows(), x.cols(), opts.layout());
   const InputRef<X> in(x.derived());
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& w = opts.template weight_as<Scalar>();
+  const auto w = opts.template weight_as<Scalar>();
   const Blocks blocks(samples);
   const bool weighted = opts.has_weight();
   constexpr bool kDirect = [] {
@@ -245,7 +237,7 @@ detail::PlainMatrix<X> nll_loss_backward(const Eigen::MatrixBase<X>& log_probs,
   using Scalar = typename X::Scalar;
   detail::assert_public_scalar<Scalar>();
   const double denominator =
-      detail::NLLLossKernel::check("nll_loss_backward", log_probs, targets, opts);
+      detail::check_class_loss("nll_loss_backward", log_probs, targets, opts);
   const Scalar scale = detail::reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
   return detail::nll_gradient(log_probs, targets, opts, [&](Eigen::Index) { return scale; });
 }
@@ -265,7 +257,7 @@ detail::PlainMatrix<X> nll_loss_per_sample_backward(const Eigen::MatrixBase<X>& 
   using Scalar = typename X::Scalar;
   const char* fn = "nll_loss_per_sample_backward";
   detail::assert_public_scalar<Scalar>();
-  detail::NLLLossKernel::check(fn, log_probs, targets, opts);
+  detail::check_class_loss(fn, log_probs, targets, opts);
   const Eigen::Index samples =
       detail::samples_of(log_probs.rows(), log_probs.cols(), opts.layout());
   if ((grad_outputs.rows() != 1 && grad_outputs.cols() != 1) || grad_outputs.size() != samples) {
@@ -299,7 +291,7 @@ typename X::Scalar nll_loss_forward_backward(const Eigen::MatrixBase<X>& log_pro
   detail::assert_public_scalar<Scalar>();
   static_assert(std::is_same<typename G::Scalar, Scalar>::value,
                 "xent: grad must have the logits' scalar type");
-  const double denominator = detail::NLLLossKernel::check(fn, log_probs, targets, opts);
+  const double denominator = detail::check_class_loss(fn, log_probs, targets, opts);
   auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
   detail::prepare_output(fn, "grad", result, log_probs.rows(), log_probs.cols());
   const Scalar scale = detail::reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);

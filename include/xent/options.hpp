@@ -1,15 +1,22 @@
 // xent: the enums and the fluent option objects shared by every loss.
 #pragma once
 
+// The option objects are one type across the program, also between files built for different
+// instruction sets (see detail/simd/isa.hpp): they hold no Eigen object (whose allocation functions
+// could differ between such files), only std::vector, and call no code of the ISA namespace. The
+// getters return Eigen::Map views of that storage.
+
 #include <Eigen/Core>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "config.hpp"
-#include "detail/checks.hpp"
+#include "detail/text.hpp"
 
 namespace xent {
 
@@ -37,19 +44,28 @@ enum class WeightKind {
 
 namespace detail {
 
-// Copies any Eigen vector (float or double, row or column) into a double vector; a matrix throws,
-// naming the setter, the shape and `hint` (appended to the message).
+// Copies any Eigen vector (float or double, row or column) into a double vector, with a plain loop;
+// a matrix throws, naming the setter, the shape and `hint` (appended to the message).
 template <class Derived>
-Eigen::VectorXd to_double_vector(const Eigen::DenseBase<Derived>& v, const char* setter,
-                                 const char* hint = "") {
+std::vector<double> to_double_vector(const Eigen::DenseBase<Derived>& v, const char* setter,
+                                     const char* hint = "") {
   if (v.rows() != 1 && v.cols() != 1 && v.size() != 0) {
     throw std::invalid_argument(std::string("xent::") + setter + ": expected a vector, got a " +
                                 std::to_string(v.rows()) + "x" + std::to_string(v.cols()) +
                                 " matrix" + hint);
   }
-  Eigen::VectorXd out(v.size());
-  for (Eigen::Index i = 0; i < v.size(); ++i) out(i) = static_cast<double>(v.derived().coeff(i));
+  std::vector<double> out(static_cast<std::size_t>(v.size()));
+  for (Eigen::Index i = 0; i < v.size(); ++i) {
+    out[static_cast<std::size_t>(i)] = static_cast<double>(v.derived().coeff(i));
+  }
   return out;
+}
+
+// A read-only Eigen view of a stored vector.
+template <class Scalar>
+Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>> vector_view(
+    const std::vector<Scalar>& v) {
+  return {v.data(), static_cast<Eigen::Index>(v.size())};
 }
 
 // Whether an Eigen type may hold a vector: false only for a shape fixed at compile time with
@@ -91,7 +107,10 @@ class ClassLossOptions {
     static_assert(may_be_vector<Derived>(),
                   "xent: weight takes a vector of C entries, one per class, not a matrix");
     weight_ = to_double_vector(w, "weight");
-    weight_float_ = weight_.cast<float>();
+    weight_float_.resize(weight_.size());
+    for (std::size_t c = 0; c < weight_.size(); ++c) {
+      weight_float_[c] = static_cast<float>(weight_[c]);
+    }
     has_weight_ = true;
     return self();
   }
@@ -102,18 +121,19 @@ class ClassLossOptions {
   Self& class_weight(const Eigen::DenseBase<Derived>& w) {
     return weight(w);
   }
-  /// The class weights (empty unless set).
-  const Eigen::VectorXd& weight() const { return weight_; }
+  /// The class weights (empty unless set), as a read-only Eigen view of the options' storage
+  /// (valid while the options object lives and its weight is not set again).
+  Eigen::Map<const Eigen::VectorXd> weight() const { return vector_view(weight_); }
   /// Whether class weights were set.
   bool has_weight() const { return has_weight_; }
   /// \private The weights in the computation's type, converted once here so that no call
   /// allocates.
   template <class Scalar>
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& weight_as() const {
+  Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>> weight_as() const {
     if constexpr (std::is_same<Scalar, float>::value) {
-      return weight_float_;
+      return vector_view(weight_float_);
     } else {
-      return weight_;
+      return vector_view(weight_);
     }
   }
 
@@ -139,8 +159,8 @@ class ClassLossOptions {
   Self& self() { return static_cast<Self&>(*this); }
 
   Reduction reduction_ = Reduction::Mean;
-  Eigen::VectorXd weight_;
-  Eigen::VectorXf weight_float_;
+  std::vector<double> weight_;
+  std::vector<float> weight_float_;  // weight_ in float, for float calls that must not allocate
   bool has_weight_ = false;
   std::int64_t ignore_index_ = -100;
   Layout layout_ = Layout::SamplesInRows;
@@ -172,10 +192,10 @@ class BinaryLossOptions {
     static_assert(may_be_vector<Derived>(),
                   "xent: class_weight takes a vector of C entries, one per class; a weight of the "
                   "input's shape is element_weight(m)");
-    return set_weight(to_double_vector(w, "class_weight",
-                                       " (class_weight takes C entries, one per class; a weight of "
-                                       "the input's shape is element_weight)"),
-                      WeightKind::PerClass);
+    return set_vector_weight(to_double_vector(w, "class_weight",
+                                              " (class_weight takes C entries, one per class; a "
+                                              "weight of the input's shape is element_weight)"),
+                             WeightKind::PerClass);
   }
 
   /// Sets one weight per sample, like PyTorch's `weight` of shape `(N, 1)`: N entries, any Eigen
@@ -190,10 +210,10 @@ class BinaryLossOptions {
     static_assert(may_be_vector<Derived>(),
                   "xent: sample_weight takes a vector of N entries, one per sample; a weight of "
                   "the input's shape is element_weight(m)");
-    return set_weight(to_double_vector(w, "sample_weight",
-                                       " (sample_weight takes N entries, one per sample; a weight "
-                                       "of the input's shape is element_weight)"),
-                      WeightKind::PerSample);
+    return set_vector_weight(to_double_vector(w, "sample_weight",
+                                              " (sample_weight takes N entries, one per sample; a "
+                                              "weight of the input's shape is element_weight)"),
+                             WeightKind::PerSample);
   }
 
   /// Sets one weight per element, like PyTorch's `weight` of the input's shape: a matrix (any
@@ -204,7 +224,12 @@ class BinaryLossOptions {
   Self& element_weight(const Eigen::DenseBase<Derived>& m) {
     static_assert(std::is_floating_point<typename Derived::Scalar>::value,
                   "xent: element_weight must hold float or double values");
-    return set_weight(m.derived().template cast<double>(), WeightKind::Elementwise);
+    std::vector<double> values(static_cast<std::size_t>(m.size()));
+    // Through Eigen's assignment, column-major: an expression (a product, say) is evaluated once,
+    // not per coefficient.
+    Eigen::Map<Eigen::MatrixXd>(values.data(), m.rows(), m.cols()) =
+        m.derived().template cast<double>();
+    return set_weight(std::move(values), m.rows(), m.cols(), WeightKind::Elementwise);
   }
 
   /// Does not compile: a BCE weight is set by what it weighs, class_weight(v), sample_weight(v) or
@@ -220,8 +245,11 @@ class BinaryLossOptions {
   }
 
   /// The weight (empty unless set): a column vector for class_weight and sample_weight, the matrix
-  /// as given for element_weight.
-  const Eigen::MatrixXd& weight() const { return weight_; }
+  /// as given for element_weight; a read-only, column-major Eigen view of the options' storage
+  /// (valid while the options object lives and its weight is not set again).
+  Eigen::Map<const Eigen::MatrixXd> weight() const {
+    return {weight_.data(), weight_rows_, weight_cols_};
+  }
   /// How the weight broadcasts: which setter set it (WeightKind::None unless set).
   WeightKind weight_kind() const { return weight_kind_; }
   /// Whether a weight was set.
@@ -241,14 +269,21 @@ class BinaryLossOptions {
   Self& self() { return static_cast<Self&>(*this); }
 
  private:
-  Self& set_weight(Eigen::MatrixXd w, WeightKind kind) {
+  Self& set_vector_weight(std::vector<double> w, WeightKind kind) {
+    const auto n = static_cast<Eigen::Index>(w.size());
+    return set_weight(std::move(w), n, 1, kind);
+  }
+  Self& set_weight(std::vector<double> w, Eigen::Index rows, Eigen::Index cols, WeightKind kind) {
     weight_ = std::move(w);
+    weight_rows_ = rows;
+    weight_cols_ = cols;
     weight_kind_ = kind;
     return self();
   }
 
   Reduction reduction_ = Reduction::Mean;
-  Eigen::MatrixXd weight_;
+  std::vector<double> weight_;  // column-major, weight_rows_ x weight_cols_
+  Eigen::Index weight_rows_ = 0, weight_cols_ = 0;
   WeightKind weight_kind_ = WeightKind::None;
   Layout layout_ = Layout::SamplesInRows;
 };
@@ -314,13 +349,14 @@ class BCEWithLogitsLossOptions : public detail::BinaryLossOptions<BCEWithLogitsL
     has_pos_weight_ = true;
     return *this;
   }
-  /// The positive weights (empty unless set).
-  const Eigen::VectorXd& pos_weight() const { return pos_weight_; }
+  /// The positive weights (empty unless set), as a read-only Eigen view of the options' storage
+  /// (valid while the options object lives and pos_weight is not set again).
+  Eigen::Map<const Eigen::VectorXd> pos_weight() const { return detail::vector_view(pos_weight_); }
   /// Whether pos_weight was set.
   bool has_pos_weight() const { return has_pos_weight_; }
 
  private:
-  Eigen::VectorXd pos_weight_;
+  std::vector<double> pos_weight_;
   bool has_pos_weight_ = false;
 };
 

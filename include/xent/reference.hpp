@@ -14,13 +14,13 @@
 #include <limits>
 #include <type_traits>
 
-#include "binary_cross_entropy.hpp"
-#include "binary_cross_entropy_with_logits.hpp"
-#include "cross_entropy.hpp"
+// Only the options and the argument checks: none of the fast paths or kernels, so that the
+// specification cannot inherit their mistakes (and costs no kernel code to compile).
+#include "detail/binary_checks.hpp"
 #include "detail/checks.hpp"
-#include "detail/class_targets.hpp"
-#include "detail/elementwise_loss.hpp"
-#include "nll_loss.hpp"
+#include "detail/class_checks.hpp"
+#include "detail/layout.hpp"
+#include "detail/simd/isa.hpp"
 #include "options.hpp"
 
 namespace xent {
@@ -137,10 +137,10 @@ T target_denominator(const Y& y, Eigen::Index samples, const Options& opts) {
 // Checks the arguments with the library's own checks (they throw; the tests check the exceptions
 // against their own tables) and returns the mean's denominator, computed by the reference: the
 // targets' summed weights, or N for probability targets.
-template <class Kernel, class T, class X, class Y, class Options>
+template <class T, class X, class Y, class Options>
 T checked_denominator(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                       const Options& opts) {
-  Kernel::check(fn, x, y, opts);
+  xent::detail::check_class_loss(fn, x, y, opts);
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   if constexpr (xent::detail::is_index_type<typename Y::Scalar>) {
     return target_denominator<T>(y.derived(), samples, opts);
@@ -179,7 +179,7 @@ Matrix<T> smoothed_targets(const Matrix<T>& t, T eps) {
 template <class T, class X, class Y>
 Vector<T> ce_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                              const CrossEntropyOptions& opts, const char* fn, T& denominator) {
-  denominator = checked_denominator<xent::detail::CrossEntropyKernel, T>(fn, x, y, opts);
+  denominator = checked_denominator<T>(fn, x, y, opts);
   const Matrix<T> lp = log_softmax_rows(samples_in_rows<T>(x, opts.layout()));
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   const T eps = static_cast<T>(opts.label_smoothing());
@@ -244,7 +244,7 @@ namespace detail {
 template <class T, class X, class Y>
 Vector<T> nll_per_sample_rows(const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
                               const NLLLossOptions& opts, const char* fn, T& denominator) {
-  denominator = checked_denominator<xent::detail::NLLLossKernel, T>(fn, x, y, opts);
+  denominator = checked_denominator<T>(fn, x, y, opts);
   const Matrix<T> lp = samples_in_rows<T>(x, opts.layout());
   Vector<T> loss = Vector<T>::Zero(lp.rows());
   for (Eigen::Index n = 0; n < lp.rows(); ++n) {
@@ -301,57 +301,87 @@ T bce_element_grad(T p, T t) {
   return (p - t) / std::max(p * (1 - p), T(1e-12));
 }
 
+// The weight of element (i, j) of a binary loss, broadcast as its setter says: along the class axis
+// (the columns for Layout::SamplesInRows), the sample axis, or one per element.
+template <class T, class Options>
+T element_weight(const Options& opts, Eigen::Index i, Eigen::Index j) {
+  const bool rows = opts.layout() == Layout::SamplesInRows;
+  switch (opts.weight_kind()) {
+    case WeightKind::PerClass:
+      return static_cast<T>(opts.weight()(rows ? j : i));
+    case WeightKind::PerSample:
+      return static_cast<T>(opts.weight()(rows ? i : j));
+    case WeightKind::Elementwise:
+      return static_cast<T>(opts.weight()(i, j));
+    case WeightKind::None:
+      break;
+  }
+  return T(1);
+}
+
+template <class Options>
+constexpr bool is_with_logits = std::is_same<Options, BCEWithLogitsLossOptions>::value;
+
+// The pos_weight of element (i, j): along the class axis, 1 unless set.
+template <class T, class Options>
+T element_pos_weight(const Options& opts, Eigen::Index i, Eigen::Index j) {
+  if constexpr (is_with_logits<Options>) {
+    if (opts.has_pos_weight()) {
+      return static_cast<T>(opts.pos_weight()(opts.layout() == Layout::SamplesInRows ? j : i));
+    }
+  }
+  return T(1);
+}
+
 // Visits the elements of a binary loss in T, with their weights, after xent's argument checks.
-template <class T, class Kernel, class X, class Y, class Options, class F>
+template <class T, class X, class Y, class Options, class F>
 void binary_elements(const char* fn, const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
                      const Options& opts, F&& f) {
   xent::detail::check_same_shape(fn, "targets", t, x.rows(), x.cols(), "input");
-  Kernel::check(fn, x.derived(), t.derived());
-  const xent::detail::ElementWeights<T, Options> weights(fn, opts, x.rows(), x.cols());
+  xent::detail::check_binary_values(fn, x.derived(), t.derived(), opts);
+  xent::detail::check_binary_weights(fn, opts, x.rows(), x.cols());
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
     for (Eigen::Index j = 0; j < x.cols(); ++j) {
-      f(i, j, static_cast<T>(x(i, j)), static_cast<T>(t.derived()(i, j)), weights.weight(i, j),
-        weights.pos_weight(i, j));
+      f(i, j, static_cast<T>(x(i, j)), static_cast<T>(t.derived()(i, j)),
+        element_weight<T>(opts, i, j), element_pos_weight<T>(opts, i, j));
     }
   }
 }
 
 template <class Options>
 bool has_pos_weight(const Options& opts) {
-  if constexpr (std::is_same<Options, BCEWithLogitsLossOptions>::value) {
+  if constexpr (is_with_logits<Options>) {
     return opts.has_pos_weight();
   } else {
     return false;
   }
 }
 
-template <class T, class Kernel, class X, class Y, class Options>
+template <class T, class X, class Y, class Options>
 Matrix<T> binary_per_element(const char* fn, const Eigen::MatrixBase<X>& x,
                              const Eigen::DenseBase<Y>& t, const Options& opts) {
   Matrix<T> loss(x.rows(), x.cols());
-  binary_elements<T, Kernel>(
-      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-          loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
-        } else {
-          loss(i, j) = w * bce_element(xi, ti);
-        }
-      });
+  binary_elements<T>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+    if constexpr (is_with_logits<Options>) {
+      loss(i, j) = w * bce_with_logits_element(xi, ti, p, has_pos_weight(opts));
+    } else {
+      loss(i, j) = w * bce_element(xi, ti);
+    }
+  });
   return loss;
 }
 
-template <class T, class Kernel, class X, class Y, class Options, class G>
+template <class T, class X, class Y, class Options, class G>
 Matrix<T> binary_backward(const char* fn, const Eigen::MatrixBase<X>& x,
                           const Eigen::DenseBase<Y>& t, const Options& opts, const G& scale) {
   Matrix<T> grad(x.rows(), x.cols());
-  binary_elements<T, Kernel>(
-      fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
-        if constexpr (std::is_same<Kernel, xent::detail::BCEWithLogitsKernel>::value) {
-          grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
-        } else {
-          grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
-        }
-      });
+  binary_elements<T>(fn, x, t, opts, [&](Eigen::Index i, Eigen::Index j, T xi, T ti, T w, T p) {
+    if constexpr (is_with_logits<Options>) {
+      grad(i, j) = scale(i, j) * w * bce_with_logits_element_grad(xi, ti, p);
+    } else {
+      grad(i, j) = scale(i, j) * w * bce_element_grad(xi, ti);
+    }
+  });
   return grad;
 }
 
@@ -466,8 +496,8 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const CrossEntropyOptions& opts = {}, detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = detail::checked_denominator<xent::detail::CrossEntropyKernel, R>(
-      "reference::cross_entropy_backward", x, y, opts);
+  const R denominator =
+      detail::checked_denominator<R>("reference::cross_entropy_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -481,8 +511,7 @@ Matrix<detail::ComputeType<T, X>> cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const Eigen::MatrixBase<G>& grad_outputs, const CrossEntropyOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  xent::detail::CrossEntropyKernel::check("reference::cross_entropy_per_sample_backward", x, y,
-                                          opts);
+  xent::detail::check_class_loss("reference::cross_entropy_per_sample_backward", x, y, opts);
   const Vector<R> scale = grad_outputs.derived().reshaped().template cast<R>();
   return detail::in_layout<R>(detail::ce_backward_rows<R>(x, y, opts, scale), opts.layout());
 }
@@ -515,8 +544,7 @@ Matrix<detail::ComputeType<T, X>> nll_loss_backward(const Eigen::MatrixBase<X>& 
                                                     const NLLLossOptions& opts = {},
                                                     detail::ComputeType<T, X> grad_output = 1) {
   using R = detail::ComputeType<T, X>;
-  const R denominator = detail::checked_denominator<xent::detail::NLLLossKernel, R>(
-      "reference::nll_loss_backward", x, y, opts);
+  const R denominator = detail::checked_denominator<R>("reference::nll_loss_backward", x, y, opts);
   const R scale = opts.reduction() == Reduction::Sum ? grad_output : grad_output / denominator;
   const Eigen::Index samples = xent::detail::samples_of(x.rows(), x.cols(), opts.layout());
   return detail::in_layout<R>(
@@ -529,7 +557,7 @@ Matrix<detail::ComputeType<T, X>> nll_loss_per_sample_backward(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& y,
     const Eigen::MatrixBase<G>& grad_outputs, const NLLLossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  xent::detail::NLLLossKernel::check("reference::nll_loss_per_sample_backward", x, y, opts);
+  xent::detail::check_class_loss("reference::nll_loss_per_sample_backward", x, y, opts);
   const Vector<R> scale = grad_outputs.derived().reshaped().template cast<R>();
   return detail::in_layout<R>(detail::nll_backward_rows<R>(x, y, opts, scale), opts.layout());
 }
@@ -543,7 +571,7 @@ template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample(
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
     const BCEWithLogitsLossOptions& opts = {}) {
-  return detail::binary_per_element<detail::ComputeType<T, X>, xent::detail::BCEWithLogitsKernel>(
+  return detail::binary_per_element<detail::ComputeType<T, X>>(
       "reference::binary_cross_entropy_with_logits", x, t, opts);
 }
 
@@ -566,9 +594,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_backward(
   using R = detail::ComputeType<T, X>;
   const R scale =
       opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(x.size());
-  return detail::binary_backward<R, xent::detail::BCEWithLogitsKernel>(
-      "reference::binary_cross_entropy_with_logits_backward", x, t, opts,
-      [&](Eigen::Index, Eigen::Index) { return scale; });
+  return detail::binary_backward<R>("reference::binary_cross_entropy_with_logits_backward", x, t,
+                                    opts, [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
 /// The gradient of sum grad_outputs * (the element losses) in T (see
@@ -578,7 +605,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_with_logits_per_sample_ba
     const Eigen::MatrixBase<X>& x, const Eigen::DenseBase<Y>& t,
     const Eigen::MatrixBase<G>& grad_outputs, const BCEWithLogitsLossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  return detail::binary_backward<R, xent::detail::BCEWithLogitsKernel>(
+  return detail::binary_backward<R>(
       "reference::binary_cross_entropy_with_logits_per_sample_backward", x, t, opts,
       [&](Eigen::Index i, Eigen::Index j) { return static_cast<R>(grad_outputs(i, j)); });
 }
@@ -589,8 +616,8 @@ template <class T = void, class X, class Y>
 Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample(const Eigen::MatrixBase<X>& p,
                                                                   const Eigen::DenseBase<Y>& t,
                                                                   const BCELossOptions& opts = {}) {
-  return detail::binary_per_element<detail::ComputeType<T, X>, xent::detail::BCEKernel>(
-      "reference::binary_cross_entropy", p, t, opts);
+  return detail::binary_per_element<detail::ComputeType<T, X>>("reference::binary_cross_entropy", p,
+                                                               t, opts);
 }
 
 /// The reduced BCE in T (see xent::binary_cross_entropy).
@@ -612,9 +639,8 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_backward(
   using R = detail::ComputeType<T, X>;
   const R scale =
       opts.reduction() == Reduction::Sum ? grad_output : grad_output / static_cast<R>(p.size());
-  return detail::binary_backward<R, xent::detail::BCEKernel>(
-      "reference::binary_cross_entropy_backward", p, t, opts,
-      [&](Eigen::Index, Eigen::Index) { return scale; });
+  return detail::binary_backward<R>("reference::binary_cross_entropy_backward", p, t, opts,
+                                    [&](Eigen::Index, Eigen::Index) { return scale; });
 }
 
 /// The gradient of sum grad_outputs * (the element losses) in T (see
@@ -624,7 +650,7 @@ Matrix<detail::ComputeType<T, X>> binary_cross_entropy_per_sample_backward(
     const Eigen::MatrixBase<X>& p, const Eigen::DenseBase<Y>& t,
     const Eigen::MatrixBase<G>& grad_outputs, const BCELossOptions& opts = {}) {
   using R = detail::ComputeType<T, X>;
-  return detail::binary_backward<R, xent::detail::BCEKernel>(
+  return detail::binary_backward<R>(
       "reference::binary_cross_entropy_per_sample_backward", p, t, opts,
       [&](Eigen::Index i, Eigen::Index j) { return static_cast<R>(grad_outputs(i, j)); });
 }

@@ -17,6 +17,8 @@
 //   in S's subnormal range and the reference's own rounding (r = 1 + |x| for the loss on logits,
 //   whose reference form max(x, 0) - x t cancels; else 1);
 //   reduced: sum tol + k e sum |loss|, / (N C) for the mean, + k e |result|.
+#include <xent/reference.hpp>
+
 #include "fuzz_support.hpp"
 
 namespace {

@@ -15,6 +15,8 @@
 //       exceeds it)
 //   nll: loss_n = -w_y x_y: |w_y x_y|;  grad_ny = -w_y s_n: |w_y s_n| (every other entry exactly 0)
 //   reduced: sum_n tol_n + k e sum_n |loss_n| (accumulation), / |W| for the mean, + k e |result|.
+#include <xent/reference.hpp>
+
 #include "fuzz_support.hpp"
 
 namespace {

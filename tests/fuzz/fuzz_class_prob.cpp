@@ -15,6 +15,8 @@
 //   each q_c = w_c t'_c may also be off by denorm_min (a product in S's subnormal range):
 //   + k denorm_min sum_c (|x_c - m| + lse + 1) for the loss, k denorm_min (1 + C) for the gradient.
 //   reduced: sum_n tol_n + k e sum_n |loss_n|, / N for the mean, + k e |result|.
+#include <xent/reference.hpp>
+
 #include "fuzz_support.hpp"
 
 namespace {

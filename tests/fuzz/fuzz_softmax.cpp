@@ -22,6 +22,8 @@
 // double exp keeps a tiny factor (tiny * inf = inf); neither is wrong. And the rows whose finite g
 // sum (or dot product with y) overflows S, and softmax_backward's entries whose g_c - dot does:
 // intermediates beyond S's range.
+#include <xent/reference.hpp>
+
 #include "fuzz_support.hpp"
 
 namespace {

@@ -2,36 +2,18 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <charconv>
 #include <cstdint>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
 #include "simd/isa.hpp"
+#include "text.hpp"
 
 namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
-
-// Prints a value the way a user would write it: the shortest text that reads back as the same
-// floating-point value (std::to_chars), integers of any width (char-sized too) as numbers.
-template <class T>
-std::string to_text(T v) {
-  if constexpr (std::is_floating_point<T>::value) {
-    char buf[64];
-    const auto end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
-    return std::string(buf, end);
-  } else if constexpr (std::is_integral<T>::value) {
-    return std::to_string(+v);
-  } else {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-  }
-}
 
 [[noreturn]] inline void fail(const char* fn, const std::string& what) {
   throw std::invalid_argument(std::string("xent::") + fn + ": " + what);
@@ -71,15 +53,6 @@ void check_target_vector(const char* fn, const Eigen::DenseBase<Y>& y, Eigen::In
     fail(fn, "Expected input batch_size (" + std::to_string(n) + ") to match target batch_size (" +
                  std::to_string(y.size()) + "): targets has " + std::to_string(y.size()) +
                  " entries, logits have " + std::to_string(n) + " samples");
-  }
-}
-
-// The vector of per-class weights must have C entries.
-inline void check_class_weight(const char* fn, const char* name, const Eigen::VectorXd& w,
-                               Eigen::Index classes) {
-  if (w.size() != classes) {
-    fail(fn, std::string(name) + " should be defined either for all " + std::to_string(classes) +
-                 " classes or no classes but got " + name + " of size " + std::to_string(w.size()));
   }
 }
 

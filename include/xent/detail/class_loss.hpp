@@ -1,8 +1,8 @@
 // xent internals: the six entry points every per-sample loss offers (reduced, per-sample, backward,
 // per-sample backward, fused forward+backward), written once over a kernel.
 //
-// A kernel provides
-//   static double check(fn, x, targets, opts);  // validates everything; the mean's denominator
+// The arguments are checked first by check_class_loss(fn, x, targets, opts) (class_checks.hpp,
+// chosen by the options type), which returns the mean's denominator. A kernel provides
 //   static void run(x_rows, targets, opts, loss, grad_rows, scale, begin, end);
 // where x_rows is the N x C view of the logits; for the samples n in [begin, end), loss(n, value)
 // receives the per-sample loss and, unless grad_rows is nullptr, grad row n receives
@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "checks.hpp"
+#include "class_checks.hpp"
 #include "class_targets.hpp"
 #include "parallel.hpp"
 #include "reduce.hpp"
@@ -47,7 +48,7 @@ typename X::Scalar reduced_loss(const char* fn, const Eigen::MatrixBase<X>& x,
                                 const Eigen::DenseBase<Y>& targets, const Options& opts) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
-  const double denominator = Kernel::check(fn, x, targets, opts);
+  const double denominator = check_class_loss(fn, x, targets, opts);
   const Blocks blocks(samples_of(x.rows(), x.cols(), opts.layout()));
   BlockSums<Scalar> sums(blocks);
   std::nullptr_t* no_grad = nullptr;
@@ -65,7 +66,7 @@ void per_sample_loss(const char* fn, const Eigen::MatrixBase<X>& x,
   assert_public_scalar<Scalar>();
   static_assert(std::is_same<typename Out::Scalar, Scalar>::value,
                 "xent: the per-sample output must have the logits' scalar type");
-  Kernel::check(fn, x, targets, opts);
+  check_class_loss(fn, x, targets, opts);
   auto& result = const_cast<Eigen::MatrixBase<Out>&>(out);
   prepare_vector_output(fn, "out", result, samples_of(x.rows(), x.cols(), opts.layout()));
   std::nullptr_t* no_grad = nullptr;
@@ -80,7 +81,7 @@ PlainMatrix<X> loss_backward(const char* fn, const Eigen::MatrixBase<X>& x,
                              typename X::Scalar grad_output) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
-  const double denominator = Kernel::check(fn, x, targets, opts);
+  const double denominator = check_class_loss(fn, x, targets, opts);
   const Scalar scale = reduction_scale<Scalar>(opts.reduction(), grad_output, denominator);
   PlainMatrix<X> grad(x.rows(), x.cols());
   visit_samples<Kernel>(
@@ -95,7 +96,7 @@ PlainMatrix<X> per_sample_loss_backward(const char* fn, const Eigen::MatrixBase<
                                         const Options& opts) {
   using Scalar = typename X::Scalar;
   assert_public_scalar<Scalar>();
-  Kernel::check(fn, x, targets, opts);
+  check_class_loss(fn, x, targets, opts);
   const Eigen::Index samples = samples_of(x.rows(), x.cols(), opts.layout());
   if ((grad_outputs.rows() != 1 && grad_outputs.cols() != 1) || grad_outputs.size() != samples) {
     fail(fn, "grad_outputs has shape " + shape_text(grad_outputs.rows(), grad_outputs.cols()) +
@@ -116,7 +117,7 @@ typename X::Scalar loss_forward_backward(const char* fn, const Eigen::MatrixBase
   assert_public_scalar<Scalar>();
   static_assert(std::is_same<typename G::Scalar, Scalar>::value,
                 "xent: grad must have the logits' scalar type");
-  const double denominator = Kernel::check(fn, x, targets, opts);
+  const double denominator = check_class_loss(fn, x, targets, opts);
   auto& result = const_cast<Eigen::MatrixBase<G>&>(grad);
   prepare_output(fn, "grad", result, x.rows(), x.cols());
   const Scalar scale = reduction_scale<Scalar>(opts.reduction(), 1.0, denominator);

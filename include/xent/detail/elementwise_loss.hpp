@@ -1,6 +1,6 @@
 // xent internals: the six entry points of the element-wise binary losses, written once over a
-// kernel that provides
-//   static void check(fn, x, targets);   // everything but the weights' shapes
+// kernel. The arguments are checked first (binary_checks.hpp: the shapes, the weights, then
+// check_binary_values, chosen by the options type). A kernel provides
 //   template <bool kLoss, bool kGrad, class T>
 //   static void eval(Vec<T> x, Vec<T> t, Vec<T> pos_weight, Vec<T>& loss, Vec<T>& grad);
 // the unweighted element loss and its derivative with respect to x, lane-wise (simd::Vec).
@@ -30,6 +30,7 @@
 #include <string>
 #include <type_traits>
 
+#include "binary_checks.hpp"
 #include "checks.hpp"
 #include "class_targets.hpp"
 #include "parallel.hpp"
@@ -42,77 +43,6 @@
 namespace xent {
 namespace detail {
 inline namespace XENT_SIMD_ISA_NAMESPACE {
-
-// The weight and pos_weight of element (i, j), broadcast as the options say. The class axis is the
-// columns for Layout::SamplesInRows and the rows for Layout::SamplesInColumns.
-template <class Scalar, class Options>
-class ElementWeights {
- public:
-  ElementWeights(const char* fn, const Options& opts, Eigen::Index rows, Eigen::Index cols)
-      : opts_(opts), rows_layout_(opts.layout() == Layout::SamplesInRows) {
-    const Eigen::Index samples = samples_of(rows, cols, opts.layout());
-    const Eigen::Index classes = classes_of(rows, cols, opts.layout());
-    const Eigen::MatrixXd& w = opts.weight();
-    switch (opts.weight_kind()) {
-      case WeightKind::PerClass:
-        if (w.size() != classes) {
-          fail(fn, "class_weight has " + std::to_string(w.size()) +
-                       " entries, expected one per class (" + std::to_string(classes) + ")");
-        }
-        break;
-      case WeightKind::PerSample:
-        if (w.size() != samples) {
-          fail(fn, "sample_weight has " + std::to_string(w.size()) +
-                       " entries, expected one per sample (" + std::to_string(samples) + ")");
-        }
-        break;
-      case WeightKind::Elementwise:
-        if (w.rows() != rows || w.cols() != cols) {
-          fail(fn, "element_weight has shape " + shape_text(w.rows(), w.cols()) +
-                       ", expected the input's shape " + shape_text(rows, cols));
-        }
-        break;
-      case WeightKind::None:
-        break;
-    }
-    if constexpr (has_pos_weight_option) {
-      if (opts.has_pos_weight() && opts.pos_weight().size() != classes) {
-        fail(fn, "pos_weight has " + std::to_string(opts.pos_weight().size()) +
-                     " entries, expected one per class (" + std::to_string(classes) + ")");
-      }
-    }
-  }
-
-  Scalar weight(Eigen::Index i, Eigen::Index j) const {
-    switch (opts_.weight_kind()) {
-      case WeightKind::PerClass:
-        return static_cast<Scalar>(opts_.weight()(class_index(i, j)));
-      case WeightKind::PerSample:
-        return static_cast<Scalar>(opts_.weight()(sample_index(i, j)));
-      case WeightKind::Elementwise:
-        return static_cast<Scalar>(opts_.weight()(i, j));
-      case WeightKind::None:
-        break;
-    }
-    return Scalar(1);
-  }
-
-  Scalar pos_weight(Eigen::Index i, Eigen::Index j) const {
-    if constexpr (has_pos_weight_option) {
-      if (opts_.has_pos_weight()) return static_cast<Scalar>(opts_.pos_weight()(class_index(i, j)));
-    }
-    return Scalar(1);
-  }
-
- private:
-  static constexpr bool has_pos_weight_option =
-      std::is_same<Options, BCEWithLogitsLossOptions>::value;
-  Eigen::Index class_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? j : i; }
-  Eigen::Index sample_index(Eigen::Index i, Eigen::Index j) const { return rows_layout_ ? i : j; }
-
-  const Options& opts_;
-  bool rows_layout_;
-};
 
 // Elements per chunk: small enough for the stack buffers (5 x 256 doubles), big enough that the
 // per-chunk bookkeeping is noise.
@@ -406,15 +336,15 @@ Accumulator<typename X::Scalar> elementwise_run(const char* fn, const Eigen::Mat
   static_assert(std::is_floating_point<typename T::Scalar>::value,
                 "xent: binary targets must be floating point (convert boolean or integer labels)");
   check_same_shape(fn, "targets", targets, x.rows(), x.cols(), "input");
-  const ElementWeights<Scalar, Options> checked_weights(fn, opts, x.rows(), x.cols());
-  static_cast<void>(checked_weights);
+  check_binary_weights(fn, opts, x.rows(), x.cols());
   const InputRef<X> in(x.derived());
   const InputRef<T> t_ref(targets.derived());
-  Kernel::check(fn, in, t_ref);
+  check_binary_values(fn, in, t_ref, opts);
   prepare();
 
   const ElementSource<Scalar, X, InputRef<T>> t(t_ref);
-  const ElementSource<Scalar, X, Eigen::MatrixXd> w_matrix(opts.weight());
+  const Eigen::Map<const Eigen::MatrixXd> w_view = opts.weight();  // w_matrix holds a reference
+  const ElementSource<Scalar, X, Eigen::Map<const Eigen::MatrixXd>> w_matrix(w_view);
   constexpr bool kScaled = !std::is_same<GO, std::nullptr_t>::value;
   // Per-element upstream gradients, read like the targets.
   using GORef = typename GradOutputsRef<X, GO>::type;

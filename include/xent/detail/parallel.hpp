@@ -59,21 +59,33 @@ inline int threads_for(Eigen::Index items, Eigen::Index cost_per_item) {
 }
 
 // Calls f(k) for every k in [0, count), split statically over `threads` threads when OpenMP is on
-// and threads > 1; otherwise a plain loop, outside any OpenMP construct: a parallel region
-// disabled by an if(false) clause still makes libgomp allocate a team on every call (found by
-// test_no_allocation built with OpenMP).
-template <class F>
-void parallel_for(Eigen::Index count, int threads, F&& f) {
+// and threads > 1, then done() once on each of those threads, after its last f (for what only the
+// thread itself can do, such as fencing its own non-temporal stores). Otherwise a plain loop and
+// one done(), outside any OpenMP construct: a parallel region disabled by an if(false) clause still
+// makes libgomp allocate a team on every call (found by test_no_allocation built with OpenMP).
+// The only place xent uses OpenMP directly.
+template <class F, class Done>
+void parallel_for(Eigen::Index count, int threads, F&& f, Done&& done) {
 #if defined(_OPENMP)
   if (threads > 1) {
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (Eigen::Index k = 0; k < count; ++k) f(k);
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(static) nowait
+      for (Eigen::Index k = 0; k < count; ++k) f(k);
+      done();
+    }
     return;
   }
 #else
   static_cast<void>(threads);
 #endif
   for (Eigen::Index k = 0; k < count; ++k) f(k);
+  done();
+}
+
+template <class F>
+void parallel_for(Eigen::Index count, int threads, F&& f) {
+  parallel_for(count, threads, f, [] {});
 }
 
 // Calls f(begin, end) for every block, on several threads when OpenMP is on and the work

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "../tuning.hpp"
+#include "parallel.hpp"
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 
@@ -518,22 +519,11 @@ XENT_SIMD_INLINE void write_row(T* out, Eigen::Index n, bool stream, F&& value) 
 template <class F>
 void for_row_groups(Eigen::Index rows, Eigen::Index group, int threads, bool stream, F&& f) {
   const Eigen::Index groups = (rows + group - 1) / group;
-  const auto run = [&](Eigen::Index g) { f(g * group, std::min(group, rows - g * group)); };
-#if defined(_OPENMP)
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    {
-#pragma omp for schedule(static) nowait
-      for (Eigen::Index g = 0; g < groups; ++g) run(g);
-      if (stream) stream_fence();
-    }
-    return;
-  }
-#else
-  static_cast<void>(threads);
-#endif
-  for (Eigen::Index g = 0; g < groups; ++g) run(g);
-  if (stream) stream_fence();
+  parallel_for(
+      groups, threads, [&](Eigen::Index g) { f(g * group, std::min(group, rows - g * group)); },
+      [stream] {
+        if (stream) stream_fence();
+      });
 }
 
 // Runs f(n) for every row n in [0, rows), as for_row_groups.

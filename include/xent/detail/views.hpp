@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "../options.hpp"
+#include "layout.hpp"
 #include "simd/isa.hpp"
 
 namespace xent {
@@ -90,13 +91,6 @@ decltype(auto) with_samples_in_rows(M&& m, Layout layout, F&& f) {
     return f(m);
   }
   return f(m.transpose());
-}
-
-inline Eigen::Index samples_of(Eigen::Index rows, Eigen::Index cols, Layout layout) {
-  return layout == Layout::SamplesInRows ? rows : cols;
-}
-inline Eigen::Index classes_of(Eigen::Index rows, Eigen::Index cols, Layout layout) {
-  return layout == Layout::SamplesInRows ? cols : rows;
 }
 
 }  // namespace XENT_SIMD_ISA_NAMESPACE

@@ -32,9 +32,11 @@
 // mangles differently per ISA. The name also separates flag sets that change the code of a tier
 // without changing the tier: the SSE2 tier compiled with SSE4.1 (blendv), with AVX (VEX encoding)
 // or FMA, AVX-512 with or without AVX512DQ, and the scalar tier with or without hardware FMA. Only
-// the option types and enums (xent/options.hpp) and the settings (xent/threads.hpp,
-// xent/tuning.hpp) stay outside, so that they are one type / one setting across the program; their
-// inline functions hold no arithmetic worth vectorizing. (xent::CrossEntropyLoss is in the ISA
+// the option types and enums (xent/options.hpp, with detail/text.hpp for their messages) and the
+// settings (xent/threads.hpp, xent/tuning.hpp) stay outside, so that they are one type / one
+// setting across the program; their inline functions hold no arithmetic worth vectorizing, and
+// the options store their weights in std::vector (no Eigen object, whose allocation functions
+// differ with the flags) and hand them out as Eigen::Map views. (xent::CrossEntropyLoss is in the ISA
 // namespace: a loss object is not meant to be shared between units built for different instruction
 // sets.)
 //
