@@ -263,10 +263,17 @@ struct CrossEntropyKernel {
         Scalar* exps = nullptr;  // the fused path stores exp(x - m) in the gradient row
         if constexpr (kGrad) exps = grad.row(n).data();
         simd::RowScan<Scalar> scan;
-        Scalar total;
-        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total,
+        Scalar total, total_low;
+        simd::scan_prob_row(x.row(n).data(), classes, p, exps, scan, total, total_low,
                             n + 1 < end ? x.row(n + 1).data() : nullptr);
-        loss(n, simd::rounded(total * std::log(scan.sum)) - scan.shifted);
+        // Q log s - shifted in double for float rows, as the index path's (one rounding to float
+        // at the end: in float, log's, the product's and the difference's roundings reached 2 ulp
+        // at C = 262 144, tools/accuracy cell 71).
+        using Wide = typename simd::RowScan<Scalar>::Wide;
+        const Wide log_sum = std::log(static_cast<Wide>(scan.sum));
+        loss(n, static_cast<Scalar>(simd::rounded(static_cast<Wide>(total) * log_sum) +
+                                    (simd::rounded(static_cast<Wide>(total_low) * log_sum) -
+                                     static_cast<Wide>(scan.shifted))));
         if constexpr (kGrad) {
           const Scalar g = scale(n);
           simd::prob_rescale(exps, classes, p, scan.ratio_to_sum(g, total), g, scan);

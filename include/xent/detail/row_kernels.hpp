@@ -104,6 +104,14 @@ struct CompensatedTotal {
   }
   // The total with a last partial sum: exactly `last` when nothing was added.
   Vec<T> with(Vec<T> last) const { return (sum + last) + error; }
+  // Adds a chunk's compensated total. Summing a long row's terms packet by packet into one total
+  // leaves its error term a plain sum of as many roundings: at 262 144 terms in one lane (the
+  // scalar tier) that sum's own error cost 130 ulp on a loss; a chunk's total per addition here
+  // keeps it to the chunks' count.
+  void absorb(const CompensatedTotal& chunk) {
+    add(chunk.sum);
+    error += chunk.error;
+  }
   // Adds every lane to a scalar compensated total (the horizontal sum, compensated as well).
   template <class Scalar>
   void add_lanes_to(Scalar& total) const {
@@ -135,19 +143,12 @@ struct CompensatedScalar {
 template <class T>
 struct ScanAcc {
   Vec<T> s0, s1;  // sum of exp(x_c - m) over c != y
-  CompensatedTotal<T> h0, h1;  // sum of w_c (x_c - m)
-  Vec<T> w0;                   // sum of w_c (weighted shifted sums only)
+  CompensatedTotal<T> h0;  // sum of w_c (x_c - m), over one chunk (scan_row)
+  Vec<T> w0;               // sum of w_c (weighted shifted sums only)
   T target_exp;
   void clear_shifted() {
-    h0 = h1 = CompensatedTotal<T>();
+    h0 = CompensatedTotal<T>();
     w0 = Vec<T>::zero();
-  }
-  // The shifted sum of h0 and h1, lanes added compensated too.
-  T shifted() const {
-    CompensatedScalar<T> total;
-    h0.add_lanes_to(total);
-    h1.add_lanes_to(total);
-    return total.total();
   }
 };
 
@@ -352,12 +353,12 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
   // the row's compensated totals t0, t1, so a long row rounds about 32 times per accumulator
   // instead of n / (2 W). (One level, the scalar tier summed 262 144 terms in two accumulators:
   // 6e3 ulp on a cross-entropy; SSE2 at C = 262 144, 5x AVX-512's error; tools/accuracy.)
-  // The shifted sum (label smoothing) is compensated packet by packet in a.h0, a.h1 (ScanAcc), across
-  // chunks, and in the online pass across blocks in shifted_total.
+  // The shifted sum (label smoothing) is compensated packet by packet within a chunk (a.h0), chunk
+  // by chunk into u, and in the online pass block by block into shifted_total.
   constexpr Eigen::Index kChunk = 64 * W;
-  CompensatedTotal<T> t0, t1;
+  CompensatedTotal<T> t0, t1, u;
   // exp_range over [lo, hi) chunk by chunk; prefetch as exp_range takes it (for element lo). The
-  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum a.shifted().
+  // row's sum is t0.with(a.s0) + t1.with(a.s1), its shifted sum u after u.absorb(a.h0).
   const auto exps = [&](Eigen::Index lo, Eigen::Index hi, V vm, const T* prefetch, bool store_x) {
     if (store_x) {
       exp_range<kShift, true>(x, lo, hi, y, e, w, vm, a, shifted_out, prefetch);
@@ -376,7 +377,17 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t0.add(a.s0);
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
+      if (kShift) {
+        u.absorb(a.h0);
+        a.h0 = CompensatedTotal<T>();
+      }
     }
+  };
+  // The shifted sum so far into shifted_total.
+  const auto shifted_into_total = [&] {
+    u.absorb(a.h0);
+    u.add_lanes_to(shifted_total);
+    u = CompensatedTotal<T>();
   };
   if (!online_row<T>(n, e != nullptr || shifted_out != nullptr)) {
     r.max = contiguous_max(x, n);
@@ -385,10 +396,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       r.max_apart = y >= 0;
     }
     sum_range(0, n, V::set1(r.max), next_row, false);
-    if (kShift) {
-      a.h0.add_lanes_to(shifted_total);
-      a.h1.add_lanes_to(shifted_total);
-    }
+    if (kShift) shifted_into_total();
   } else {
     // kMaxApart: each block that raises the max keeps the new max's term apart, the previous one
     // (rescaled) joining `spilled`, added to the others at the end.
@@ -426,8 +434,7 @@ void scan_row(const T* x, Eigen::Index n, Eigen::Index y, T* e, const T* w, RowS
       t1.add(a.s1);
       a.s0 = a.s1 = V::zero();
       if (kShift) {
-        a.h0.add_lanes_to(shifted_total);
-        a.h1.add_lanes_to(shifted_total);
+        shifted_into_total();
         weight_sum += w ? reduce_add(a.w0) : static_cast<T>(hi - lo);
         a.clear_shifted();
       }
