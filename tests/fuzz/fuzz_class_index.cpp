@@ -34,9 +34,9 @@ struct Problem {
 };
 
 // PyTorch's argument checks and ignore decisions, written here independently of the library's
-// (detail::check_class_targets, class_of, which xent::reference shares): the weight's length first,
-// then every target that is not ignore_index (compared as an int64: a value no target type holds
-// ignores nothing) must be a class in [0, C).
+// (detail::check_class_loss, which xent::reference shares, and the kernels' class_of): the
+// weight's length first, then every target that is not ignore_index (compared as an int64: a
+// value no target type holds ignores nothing) must be a class in [0, C).
 struct Decisions {
   static Decisions error(std::exception_ptr e) {
     Decisions d;
@@ -153,7 +153,8 @@ Tolerances ce_tolerances(const LMat& xr, const Decisions& d, const Options& opts
       }
       t.grad.row(n).array() += k * denorm * (1 + finite_or_zero(wsum));
     }
-    t.loss(n) = k * e * loss_terms + k * denorm * finite_or_zero(smooth_terms);
+    // + k denorm_min: the sample's weighted loss rounds in S's subnormal range (see check_nll).
+    t.loss(n) = k * e * loss_terms + k * denorm * (1 + finite_or_zero(smooth_terms));
   }
   return t;
 }
@@ -374,7 +375,12 @@ void check_nll(const Case& c, const Problem<S>& pb, const X& x, const Y& y,
     const Index t = d.cls[static_cast<std::size_t>(n)];
     wy(n) = class_weight(opts, t);
     ref_losses(n) = -wy(n) * xr(n, t);
-    loss_tol(n) = kUlps * eps<S>() * finite_or_zero(std::fabs(wy(n) * xr(n, t)));
+    // + the product's rounding in S's subnormal range (up to denorm_min / 2 absolute; no relative
+    // bound there), which a mean divides by W: found by fuzz_class_index, weight -DBL_MIN and
+    // logits below 1, every product flushed to 0 and the mean -DBL_MIN (not a library error:
+    // PyTorch's double products flush alike).
+    loss_tol(n) = kUlps * (eps<S>() * finite_or_zero(std::fabs(wy(n) * xr(n, t))) +
+                           static_cast<LD>(std::numeric_limits<S>::denorm_min()));
   }
   const auto ref_grad = [&](const LVec& s) {
     LMat g = LMat::Zero(N, C);
