@@ -652,6 +652,52 @@ TEMPLATE_TEST_CASE("simd Vec: horizontal sum, max and min", "[simd][vec]", float
   }
 }
 
+// The SSE2 and AVX2 tiers reduce and transpose with their own code (ops_sse2.hpp, ops_avx2.hpp:
+// no Eigen packet function, so that a tier can be compiled apart from the global flags); it must
+// give Eigen's results bit for bit (the lane order of the sums is Eigen's), including the sign of
+// a zero sum and infinities. Compared where Eigen vectorizes with the same vector type.
+#if defined(XENT_SIMD_TIER_SSE2) || defined(XENT_SIMD_TIER_AVX2)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // __m256 etc. as template arguments
+#endif
+TEMPLATE_TEST_CASE("simd Vec: own reductions and transposes equal Eigen's bit for bit", "[simd][vec]",
+                   float, double) {
+  using T = TestType;
+  constexpr int W = V<T>::width;
+  using Packet = typename V<T>::Packet;
+  static_assert(std::is_same<Packet, typename Eigen::internal::packet_traits<T>::type>::value,
+                "the tier's vector is Eigen's packet in these builds");
+  const auto same = [](T a, T b) { return std::memcmp(&a, &b, sizeof(T)) == 0; };
+  alignas(64) T a[W * W];
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<T> dist(T(-1e3), T(1e3));
+  const T specials[] = {T(0), -T(0), std::numeric_limits<T>::infinity(),
+                        -std::numeric_limits<T>::infinity(), T(1e-30), T(3e30)};
+  for (int rep = 0; rep < 2000; ++rep) {
+    for (int i = 0; i < W * W; ++i) a[i] = rep % 4 == 0 ? specials[rng() % 6] : dist(rng);
+    const V<T> v = V<T>::load(a);
+    CHECK(same(simd::Ops<T>::hsum(v.p), Eigen::internal::predux(v.p)));
+    CHECK(same(simd::Ops<T>::hmax(v.p), Eigen::internal::predux_max(v.p)));
+    CHECK(same(simd::Ops<T>::hmin(v.p), Eigen::internal::predux_min(v.p)));
+    Packet rows[W];
+    Eigen::internal::PacketBlock<Packet, W> tile;
+    for (int r = 0; r < W; ++r) rows[r] = tile.packet[r] = V<T>::load(a + r * W).p;
+    simd::Ops<T>::transpose(rows);
+    Eigen::internal::ptranspose(tile);
+    for (int r = 0; r < W; ++r) {
+      for (int c = 0; c < W; ++c) {
+        CHECK(same(V<T>{rows[r]}.lane(c), a[c * W + r]));
+        CHECK(same(V<T>{rows[r]}.lane(c), V<T>{tile.packet[r]}.lane(c)));
+      }
+    }
+  }
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
 TEMPLATE_TEST_CASE("simd Vec: bit-pattern operations", "[simd][vec]", float, double) {
   using T = TestType;
   using Bits = typename V<T>::Bits;

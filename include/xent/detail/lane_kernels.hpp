@@ -92,7 +92,11 @@ XENT_SIMD_INLINE const T* row_ahead(const T* x, Eigen::Index ld, Eigen::Index c,
 }
 template <class T>
 XENT_SIMD_INLINE void prefetch_lanes(const T* ahead, Eigen::Index i) {
+#if defined(__GNUC__)
+  if (ahead) __builtin_prefetch(ahead + i);
+#else
   if (ahead) Eigen::internal::prefetch(ahead + i);
+#endif
 }
 // The same for a line about to be written (its ownership is requested early).
 template <class T>
@@ -712,19 +716,19 @@ template <class T>
 constexpr Eigen::Index kLaneSmallStrip = 256 / static_cast<Eigen::Index>(sizeof(T));
 
 // Transposes between contiguous rows (sample i, class c at src[i * ld + c]) and a lane-major strip
-// (buf[c * S + i], S = kLaneSmallStrip) by W x W tiles in registers (Eigen's ptranspose): a row of
+// (buf[c * S + i], S = kLaneSmallStrip) by W x W tiles in registers (Ops<T>::transpose): a row of
 // a tile is one (masked) vector load or store, a column one aligned vector store or load. Measured
 // against the element-by-element copy (8192 samples, AVX-512, ns per element, copy in / tiles in,
 // copy out / tiles out): float C = 2: 0.46/0.31, 0.28/0.34; C = 3: 0.44/0.22, 0.28/0.24; C = 10:
 // 0.20/0.08, 0.25/0.08; C = 32: 0.24/0.05, 0.24/0.05; double C = 2: 0.42/0.26, 0.42/0.26; C = 10:
 // 0.24/0.10, 0.25/0.10. So tiles everywhere but the output of 2 float classes (a tile is mostly
 // padding).
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
-#endif
+// A W x W tile: W packets (a struct, so that the tile is copied as a value).
 template <class T>
-using LaneTile = Eigen::internal::PacketBlock<typename Vec<T>::Packet, Vec<T>::width>;
+struct LaneTile {
+  typename Vec<T>::Packet packet[Vec<T>::width];
+  XENT_SIMD_INLINE void transpose() { Ops<T>::transpose(packet); }
+};
 
 // buf[c * S + i] = src[i * ld + c] for i < count, c < classes; lanes [count, round up to W) of
 // every buf row get zeros (never read as samples: the kernels mask the strip's tail).
@@ -749,7 +753,7 @@ void lane_tiles_in(const T* src, Eigen::Index ld, Eigen::Index classes, Eigen::I
                            : cols == W ? V::loadu(p + r * ld).p
                                        : V::load_tail(p + r * ld, cols, T(0)).p;
         }
-        Eigen::internal::ptranspose(tile);
+        tile.transpose();
         for (int k = 0; k < cols; ++k) V{tile.packet[k]}.store(buf + (c0 + k) * S + i0);
       }
     }
@@ -781,7 +785,7 @@ void lane_tiles_out(const T* buf, Eigen::Index classes, Eigen::Index count, T* d
         for (int k = 0; k < W; ++k) {
           tile.packet[k] = k < cols ? V::load(buf + (c0 + k) * S + i0).p : V::zero().p;
         }
-        Eigen::internal::ptranspose(tile);
+        tile.transpose();
         T* p = dst + i0 * ld + c0;
         for (int r = 0; r < rows; ++r) {
           if (cols == W) {
@@ -794,9 +798,6 @@ void lane_tiles_out(const T* buf, Eigen::Index classes, Eigen::Index count, T* d
     }
   }
 }
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 // Whether a view's samples (rows of the N x C view) are adjacent in memory.
 template <class M>

@@ -2,16 +2,16 @@
 //
 // The choice follows the compiler's flags, as Eigen's does (there is no run-time dispatch):
 //
-//   tier      when                                   vector (float / double)   XENT_SIMD_NAME
-//   AVX-512   __AVX512F__ (Eigen: AVX512 + FMA)      Packet16f / Packet8d      "avx512"
-//   AVX2      __AVX2__ && __FMA__                    Packet8f  / Packet4d      "avx2"
-//   SSE2      x86 with SSE2 (x86-64 baseline)        Packet4f  / Packet2d      "sse2"
-//   NEON      __aarch64__ with NEON                  Packet4f  / Packet2d      "neon"
-//   scalar    XENT_SIMD_SCALAR defined, or none of   float     / double        "scalar"
+//   tier      when                                   vector (float / double)     XENT_SIMD_NAME
+//   AVX-512   __AVX512F__ (Eigen: AVX512 + FMA)      __m512 / __m512d            "avx512"
+//   AVX2      __AVX2__ && __FMA__                    __m256 / __m256d            "avx2"
+//   SSE2      x86 with SSE2 (x86-64 baseline)        __m128 / __m128d            "sse2"
+//   NEON      __aarch64__ with NEON                  float32x4_t / float64x2_t   "neon"
+//   scalar    XENT_SIMD_SCALAR defined, or none of   float  / double             "scalar"
 //             the above (e.g. EIGEN_DONT_VECTORIZE)
 //
-// Each tier is also required to be enabled in Eigen (EIGEN_VECTORIZE_*), so the layer never names a
-// packet type Eigen did not define. AVX without AVX2+FMA (e.g. -mavx) uses the SSE2 tier (with
+// Each tier is also required to be enabled in Eigen (EIGEN_VECTORIZE_*): the AVX-512 and NEON
+// tiers still call Eigen's packet functions (ops_common.hpp). AVX without AVX2+FMA (e.g. -mavx) uses the SSE2 tier (with
 // fused multiply-adds if -mfma is on). XENT_SIMD_HAS_FMA tells whether fma() is fused.
 //
 // One definition rule. A translation unit built with -march=x86-64-v4 and one built with

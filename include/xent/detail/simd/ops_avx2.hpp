@@ -15,7 +15,7 @@ namespace simd {
 
 template <>
 struct Ops<float> {
-  using Packet = Eigen::internal::Packet8f;
+  using Packet = __m256;
   using MaskType = __m256;  // all-ones / all-zeros lanes
   using Bits = std::uint32_t;
   static constexpr int width = 8;
@@ -81,11 +81,48 @@ struct Ops<float> {
   static XENT_SIMD_INLINE M mnot(M a) { return _mm256_xor_ps(a, f(_mm256_set1_epi32(-1))); }
   static XENT_SIMD_INLINE bool any(M m) { return _mm256_movemask_ps(m) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return _mm256_movemask_ps(m) == 0xFF; }
+
+  // Horizontal reductions in Eigen's lane order (predux*): the halves added, then SSE's order.
+  static XENT_SIMD_INLINE float hsum(P a) {
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE float hmax(P a) {
+    P t = _mm256_max_ps(a, _mm256_permute2f128_ps(a, a, 1));
+    t = _mm256_max_ps(t, _mm256_shuffle_ps(t, t, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_cvtss_f32(_mm256_max_ps(t, _mm256_shuffle_ps(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE float hmin(P a) {
+    P t = _mm256_min_ps(a, _mm256_permute2f128_ps(a, a, 1));
+    t = _mm256_min_ps(t, _mm256_shuffle_ps(t, t, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_cvtss_f32(_mm256_min_ps(t, _mm256_shuffle_ps(t, t, 1)));
+  }
+  // rows[r] lane c <- rows[c] lane r: pairs interleaved, then quads, then the 128-bit halves.
+  static XENT_SIMD_INLINE void transpose(P* r) {
+    const P t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const P t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const P t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const P t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    constexpr int lo = _MM_SHUFFLE(1, 0, 1, 0), hi = _MM_SHUFFLE(3, 2, 3, 2);
+    const P s0 = _mm256_shuffle_ps(t0, t2, lo), s1 = _mm256_shuffle_ps(t0, t2, hi);
+    const P s2 = _mm256_shuffle_ps(t1, t3, lo), s3 = _mm256_shuffle_ps(t1, t3, hi);
+    const P s4 = _mm256_shuffle_ps(t4, t6, lo), s5 = _mm256_shuffle_ps(t4, t6, hi);
+    const P s6 = _mm256_shuffle_ps(t5, t7, lo), s7 = _mm256_shuffle_ps(t5, t7, hi);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+  }
 };
 
 template <>
 struct Ops<double> {
-  using Packet = Eigen::internal::Packet4d;
+  using Packet = __m256d;
   using MaskType = __m256d;
   using Bits = std::uint64_t;
   static constexpr int width = 4;
@@ -153,6 +190,27 @@ struct Ops<double> {
   static XENT_SIMD_INLINE M mnot(M a) { return _mm256_xor_pd(a, f(_mm256_set1_epi32(-1))); }
   static XENT_SIMD_INLINE bool any(M m) { return _mm256_movemask_pd(m) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return _mm256_movemask_pd(m) == 0xF; }
+
+  static XENT_SIMD_INLINE double hsum(P a) {
+    const __m128d t = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+  }
+  static XENT_SIMD_INLINE double hmax(P a) {
+    const P t = _mm256_max_pd(a, _mm256_permute2f128_pd(a, a, 1));
+    return _mm256_cvtsd_f64(_mm256_max_pd(t, _mm256_shuffle_pd(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE double hmin(P a) {
+    const P t = _mm256_min_pd(a, _mm256_permute2f128_pd(a, a, 1));
+    return _mm256_cvtsd_f64(_mm256_min_pd(t, _mm256_shuffle_pd(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE void transpose(P* r) {
+    const P t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    const P t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+  }
 };
 
 }  // namespace simd

@@ -15,7 +15,7 @@ namespace simd {
 
 template <>
 struct Ops<float> {
-  using Packet = Eigen::internal::Packet16f;
+  using Packet = __m512;
   using MaskType = __mmask16;
   using Bits = std::uint32_t;
   static constexpr int width = 16;
@@ -80,11 +80,30 @@ struct Ops<float> {
   static XENT_SIMD_INLINE M mnot(M a) { return static_cast<M>(~a); }
   static XENT_SIMD_INLINE bool any(M m) { return m != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return m == 0xFFFF; }
+
+  // Horizontal reductions and the W x W transpose: Eigen's (predux*, ptranspose), available since
+  // this tier is chosen only where Eigen vectorizes for it.
+  static XENT_SIMD_INLINE float hsum(P a) { return Eigen::internal::predux(a); }
+  static XENT_SIMD_INLINE float hmax(P a) { return Eigen::internal::predux_max(a); }
+  static XENT_SIMD_INLINE float hmin(P a) { return Eigen::internal::predux_min(a); }
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+    Eigen::internal::PacketBlock<P, width> tile;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    for (int r = 0; r < width; ++r) tile.packet[r] = rows[r];
+    Eigen::internal::ptranspose(tile);
+    for (int r = 0; r < width; ++r) rows[r] = tile.packet[r];
+  }
 };
 
 template <>
 struct Ops<double> {
-  using Packet = Eigen::internal::Packet8d;
+  using Packet = __m512d;
   using MaskType = __mmask8;
   using Bits = std::uint64_t;
   static constexpr int width = 8;
@@ -149,6 +168,25 @@ struct Ops<double> {
   static XENT_SIMD_INLINE M mnot(M a) { return static_cast<M>(~a); }
   static XENT_SIMD_INLINE bool any(M m) { return m != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return m == 0xFF; }
+
+  // Horizontal reductions and the W x W transpose: Eigen's (predux*, ptranspose), available since
+  // this tier is chosen only where Eigen vectorizes for it.
+  static XENT_SIMD_INLINE double hsum(P a) { return Eigen::internal::predux(a); }
+  static XENT_SIMD_INLINE double hmax(P a) { return Eigen::internal::predux_max(a); }
+  static XENT_SIMD_INLINE double hmin(P a) { return Eigen::internal::predux_min(a); }
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+    Eigen::internal::PacketBlock<P, width> tile;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    for (int r = 0; r < width; ++r) tile.packet[r] = rows[r];
+    Eigen::internal::ptranspose(tile);
+    for (int r = 0; r < width; ++r) rows[r] = tile.packet[r];
+  }
 };
 
 }  // namespace simd

@@ -43,8 +43,11 @@ XENT_SIMD_INLINE T rounded(T product) {
   return product;
 }
 
-// Ops<T>: the raw per-tier operations on Eigen's packet type. Only the Vec interface (vec.hpp) uses
-// them; kernels use Vec.
+// Ops<T>: the raw per-tier operations on the tier's vector type. Only the Vec interface (vec.hpp)
+// uses them; kernels use Vec. The x86 tiers below AVX-512 name no Eigen packet function: their
+// horizontal reductions (hsum, hmax, hmin, in Eigen's lane order, so results are unchanged) and
+// tile transposes are their own, the first step towards compiling a tier inside a target region
+// whatever the global flags (AVX-512 and NEON still call Eigen's predux* and ptranspose).
 template <class T>
 struct Ops;
 

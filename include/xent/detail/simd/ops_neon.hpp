@@ -83,6 +83,25 @@ struct Ops<float> {
   static XENT_SIMD_INLINE M mnot(M a) { return vmvnq_u32(a); }
   static XENT_SIMD_INLINE bool any(M m) { return vmaxvq_u32(m) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return vminvq_u32(m) != 0; }
+
+  // Horizontal reductions and the W x W transpose: Eigen's (predux*, ptranspose), available since
+  // this tier is chosen only where Eigen vectorizes for it.
+  static XENT_SIMD_INLINE float hsum(P a) { return Eigen::internal::predux(a); }
+  static XENT_SIMD_INLINE float hmax(P a) { return Eigen::internal::predux_max(a); }
+  static XENT_SIMD_INLINE float hmin(P a) { return Eigen::internal::predux_min(a); }
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+    Eigen::internal::PacketBlock<P, width> tile;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    for (int r = 0; r < width; ++r) tile.packet[r] = rows[r];
+    Eigen::internal::ptranspose(tile);
+    for (int r = 0; r < width; ++r) rows[r] = tile.packet[r];
+  }
 };
 
 template <>
@@ -157,6 +176,25 @@ struct Ops<double> {
   static XENT_SIMD_INLINE M mnot(M a) { return not64(a); }
   static XENT_SIMD_INLINE bool any(M m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return vminvq_u32(vreinterpretq_u32_u64(m)) != 0; }
+
+  // Horizontal reductions and the W x W transpose: Eigen's (predux*, ptranspose), available since
+  // this tier is chosen only where Eigen vectorizes for it.
+  static XENT_SIMD_INLINE double hsum(P a) { return Eigen::internal::predux(a); }
+  static XENT_SIMD_INLINE double hmax(P a) { return Eigen::internal::predux_max(a); }
+  static XENT_SIMD_INLINE double hmin(P a) { return Eigen::internal::predux_min(a); }
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // PacketBlock<__m512, ...>
+#endif
+    Eigen::internal::PacketBlock<P, width> tile;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    for (int r = 0; r < width; ++r) tile.packet[r] = rows[r];
+    Eigen::internal::ptranspose(tile);
+    for (int r = 0; r < width; ++r) rows[r] = tile.packet[r];
+  }
 };
 
 }  // namespace simd

@@ -89,6 +89,11 @@ struct ScalarOps {
   static XENT_SIMD_INLINE M mnot(M a) { return !a; }
   static XENT_SIMD_INLINE bool any(M m) { return m; }
   static XENT_SIMD_INLINE bool all(M m) { return m; }
+
+  static XENT_SIMD_INLINE T hsum(P a) { return a; }
+  static XENT_SIMD_INLINE T hmax(P a) { return a; }
+  static XENT_SIMD_INLINE T hmin(P a) { return a; }
+  static XENT_SIMD_INLINE void transpose(P*) {}
 };
 
 template <>

@@ -15,7 +15,7 @@ namespace simd {
 
 template <>
 struct Ops<float> {
-  using Packet = Eigen::internal::Packet4f;
+  using Packet = __m128;
   using MaskType = __m128;
   using Bits = std::uint32_t;
   static constexpr int width = 4;
@@ -91,11 +91,29 @@ struct Ops<float> {
   static XENT_SIMD_INLINE M mnot(M a) { return _mm_xor_ps(a, f(_mm_set1_epi32(-1))); }
   static XENT_SIMD_INLINE bool any(M m) { return _mm_movemask_ps(m) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return _mm_movemask_ps(m) == 0xF; }
+
+  // Horizontal reductions in Eigen's lane order (predux*): (v0 + v2) + (v1 + v3).
+  static XENT_SIMD_INLINE float hsum(P a) {
+    const P t = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE float hmax(P a) {
+    const P t = _mm_max_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_max_ss(t, _mm_shuffle_ps(t, t, 1)));
+  }
+  static XENT_SIMD_INLINE float hmin(P a) {
+    const P t = _mm_min_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_min_ss(t, _mm_shuffle_ps(t, t, 1)));
+  }
+  // rows[r] lane c <- rows[c] lane r.
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+    _MM_TRANSPOSE4_PS(rows[0], rows[1], rows[2], rows[3]);
+  }
 };
 
 template <>
 struct Ops<double> {
-  using Packet = Eigen::internal::Packet2d;
+  using Packet = __m128d;
   using MaskType = __m128d;
   using Bits = std::uint64_t;
   static constexpr int width = 2;
@@ -174,6 +192,21 @@ struct Ops<double> {
   static XENT_SIMD_INLINE M mnot(M a) { return _mm_xor_pd(a, f(_mm_set1_epi32(-1))); }
   static XENT_SIMD_INLINE bool any(M m) { return _mm_movemask_pd(m) != 0; }
   static XENT_SIMD_INLINE bool all(M m) { return _mm_movemask_pd(m) == 0x3; }
+
+  static XENT_SIMD_INLINE double hsum(P a) {
+    return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)));
+  }
+  static XENT_SIMD_INLINE double hmax(P a) {
+    return _mm_cvtsd_f64(_mm_max_sd(a, _mm_unpackhi_pd(a, a)));
+  }
+  static XENT_SIMD_INLINE double hmin(P a) {
+    return _mm_cvtsd_f64(_mm_min_sd(a, _mm_unpackhi_pd(a, a)));
+  }
+  static XENT_SIMD_INLINE void transpose(P* rows) {
+    const P lo = _mm_unpacklo_pd(rows[0], rows[1]), hi = _mm_unpackhi_pd(rows[0], rows[1]);
+    rows[0] = lo;
+    rows[1] = hi;
+  }
 };
 
 }  // namespace simd

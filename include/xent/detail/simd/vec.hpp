@@ -1,6 +1,8 @@
-// xent internals: a tiny vector type over Eigen's packets, one definition per instruction set.
+// xent internals: a tiny vector type over the tier's vector registers, one definition per
+// instruction set.
 //
-//   simd::Vec<T>   T = float or double: the widest Eigen packet of the tier (see isa.hpp), or a
+//   simd::Vec<T>   T = float or double: the tier's widest vector (__m512, __m256, __m128,
+//                  float32x4_t, ... and the double ones; see isa.hpp), or a
 //                  single value in the scalar tier; `Vec<T>::width` lanes.
 //   simd::Mask<T>  the result of a lane-wise comparison: an AVX-512 mask register (__mmask16 /
 //                  __mmask8), a vector of all-ones / all-zeros lanes (AVX2, SSE2, NEON), or a bool.
@@ -279,7 +281,7 @@ XENT_SIMD_INLINE Vec<T> shift_right(Vec<T> a) {
 // Sum of the lanes, in the tier's order (Eigen's predux: pairwise halves).
 template <class T>
 XENT_SIMD_INLINE T reduce_add(Vec<T> v) {
-  return Eigen::internal::predux(v.p);
+  return Ops<T>::hsum(v.p);
 }
 
 // Sum of the lanes in double, in lane order: for per-row float sums that are accumulated in double.
@@ -295,12 +297,12 @@ inline double reduce_add_double(Vec<T> v) {
 // Largest / smallest lane; NaN if any lane is NaN (-inf / +inf lanes take part as usual).
 template <class T>
 XENT_SIMD_INLINE T reduce_max(Vec<T> v) {
-  const T m = Eigen::internal::predux_max(v.p);
+  const T m = Ops<T>::hmax(v.p);
   return any(is_nan(v)) ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 template <class T>
 XENT_SIMD_INLINE T reduce_min(Vec<T> v) {
-  const T m = Eigen::internal::predux_min(v.p);
+  const T m = Ops<T>::hmin(v.p);
   return any(is_nan(v)) ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
