@@ -50,75 +50,7 @@
 
 #include "../../config.hpp"
 
-#if defined(XENT_SIMD_SCALAR)
-#define XENT_SIMD_TIER_SCALAR 1
-#elif defined(__AVX512F__) && defined(EIGEN_VECTORIZE_AVX512)
-#define XENT_SIMD_TIER_AVX512 1
-#elif defined(__AVX2__) && (defined(__FMA__) || defined(_MSC_VER)) && \
-    defined(EIGEN_VECTORIZE_AVX2) && defined(EIGEN_VECTORIZE_FMA)  // MSVC: /arch:AVX2 implies FMA
-#define XENT_SIMD_TIER_AVX2 1
-#elif (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)) && \
-    defined(EIGEN_VECTORIZE_SSE2)
-#define XENT_SIMD_TIER_SSE2 1
-#elif defined(__aarch64__) && defined(EIGEN_VECTORIZE_NEON)
-#define XENT_SIMD_TIER_NEON 1
-#else
-#define XENT_SIMD_TIER_SCALAR 1
-#endif
-
-#if defined(XENT_SIMD_TIER_AVX512)
-#define XENT_SIMD_NAME "avx512"
-#define XENT_SIMD_HAS_FMA 1
-#if defined(__AVX512DQ__)
-#define XENT_SIMD_ISA_NAMESPACE isa_avx512
-#else
-#define XENT_SIMD_ISA_NAMESPACE isa_avx512f
-#endif
-#include <immintrin.h>
-
-#elif defined(XENT_SIMD_TIER_AVX2)
-#define XENT_SIMD_NAME "avx2"
-#define XENT_SIMD_HAS_FMA 1
-#define XENT_SIMD_ISA_NAMESPACE isa_avx2
-#include <immintrin.h>
-
-#elif defined(XENT_SIMD_TIER_SSE2)
-#define XENT_SIMD_NAME "sse2"
-#if defined(__FMA__)  // e.g. -mavx -mfma without AVX2: 128-bit vectors, fused multiply-add
-#define XENT_SIMD_HAS_FMA 1
-#define XENT_SIMD_ISA_NAMESPACE isa_sse2_fma
-#include <immintrin.h>
-#else
-#define XENT_SIMD_HAS_FMA 0
-#endif
-#if defined(XENT_SIMD_ISA_NAMESPACE)
-#elif defined(__AVX__)
-#define XENT_SIMD_ISA_NAMESPACE isa_sse2_vex
-#elif defined(__SSE4_1__)
-#define XENT_SIMD_ISA_NAMESPACE isa_sse2_sse41
-#else
-#define XENT_SIMD_ISA_NAMESPACE isa_sse2
-#endif
-#include <emmintrin.h>
-
-#elif defined(XENT_SIMD_TIER_NEON)
-#define XENT_SIMD_NAME "neon"
-#define XENT_SIMD_HAS_FMA 1  // AArch64 always has fused multiply-add
-#define XENT_SIMD_ISA_NAMESPACE isa_neon
-#include <arm_neon.h>
-
-#else
-#define XENT_SIMD_NAME "scalar"
-// The scalar tier fuses (std::fma) only where that is a single instruction; a software fma would
-// be far slower than the two roundings it saves.
-#if defined(__FP_FAST_FMA) || defined(FP_FAST_FMA) || defined(__FMA__) || defined(__aarch64__)
-#define XENT_SIMD_HAS_FMA 1
-#define XENT_SIMD_ISA_NAMESPACE isa_scalar_fma
-#else
-#define XENT_SIMD_HAS_FMA 0
-#define XENT_SIMD_ISA_NAMESPACE isa_scalar
-#endif
-#endif
+#include "tier.hpp"
 
 // Forces inlining of the layer's one-line primitives even at -O0/-O1 (the `test` preset builds at
 // -O1, where GCC would otherwise leave each vector add a function call).
@@ -132,22 +64,3 @@
 #define XENT_SIMD_INLINE inline __attribute__((always_inline))
 #define XENT_SIMD_OUT_OF_LINE inline __attribute__((noinline))
 #endif
-
-namespace xent {
-namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
-namespace simd {
-
-// A type whose name carries the ISA: a default template argument of this type puts the ISA into
-// the mangled name of any template built on the layer, e.g.
-//   template <class Derived, class Isa = simd::IsaTag>
-//   void kernel(const Eigen::MatrixBase<Derived>& x);
-struct IsaTag {
-  static constexpr const char* name = XENT_SIMD_NAME;
-  static constexpr bool has_fma = XENT_SIMD_HAS_FMA != 0;
-};
-
-}  // namespace simd
-}  // namespace XENT_SIMD_ISA_NAMESPACE
-}  // namespace detail
-}  // namespace xent

@@ -42,7 +42,6 @@
 // Assumes IEEE arithmetic in the default rounding mode without flush-to-zero /
 // denormals-are-zero: under FTZ/DAZ the hardware flushes subnormal operands and results, so the
 // subnormal range of exp's results and of log's arguments is lost.
-#pragma once
 
 #include <cstddef>
 #include <cstdint>
@@ -50,9 +49,18 @@
 
 #include "vec.hpp"
 
+// Included once per pass (tier.hpp): the flags' tier, then each target region's.
+#if (XENT_SIMD_PASS == 0 && !defined(XENT_SIMD_MATH_PASS0)) || \
+    (XENT_SIMD_PASS == 1 && !defined(XENT_SIMD_MATH_PASS1))
+#if XENT_SIMD_PASS == 0
+#define XENT_SIMD_MATH_PASS0
+#else
+#define XENT_SIMD_MATH_PASS1
+#endif
+
 namespace xent {
 namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
+XENT_SIMD_NAMESPACE_INLINE namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
 template <class T>
@@ -309,3 +317,5 @@ inline Vec<T> log1p(Vec<T> x) {
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent
+
+#endif  // pass guard

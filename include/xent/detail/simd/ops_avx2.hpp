@@ -1,14 +1,22 @@
 // xent internals: the AVX2 + FMA tier's raw operations, Ops<float> and Ops<double> over its
 // intrinsics (only simd::Vec, vec.hpp, uses them). Empty unless isa.hpp chose this tier.
-#pragma once
 
 #include "ops_common.hpp"
+
+// Included once per pass (tier.hpp): the flags' tier, then each target region's.
+#if (XENT_SIMD_PASS == 0 && !defined(XENT_SIMD_OPS_AVX2_PASS0)) || \
+    (XENT_SIMD_PASS == 1 && !defined(XENT_SIMD_OPS_AVX2_PASS1))
+#if XENT_SIMD_PASS == 0
+#define XENT_SIMD_OPS_AVX2_PASS0
+#else
+#define XENT_SIMD_OPS_AVX2_PASS1
+#endif
 
 #if defined(XENT_SIMD_TIER_AVX2)
 
 namespace xent {
 namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
+XENT_SIMD_NAMESPACE_INLINE namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
 // ---- AVX2 + FMA ---------------------------------------------------------------------------------
@@ -219,3 +227,5 @@ struct Ops<double> {
 }  // namespace xent
 
 #endif
+
+#endif  // pass guard

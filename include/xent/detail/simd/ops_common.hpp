@@ -1,7 +1,6 @@
 // xent internals: what every tier's raw operations (ops_<tier>.hpp) share: the guard against the
 // compiler's fusing of products, the Ops<T> template they specialize, and the tail loads and stores
 // through the stack for tiers without masked moves. See vec.hpp for the interface kernels use.
-#pragma once
 
 #include <cmath>
 #include <cstdint>
@@ -11,9 +10,18 @@
 
 #include "isa.hpp"
 
+// Included once per pass (tier.hpp): the flags' tier, then each target region's.
+#if (XENT_SIMD_PASS == 0 && !defined(XENT_SIMD_OPS_COMMON_PASS0)) || \
+    (XENT_SIMD_PASS == 1 && !defined(XENT_SIMD_OPS_COMMON_PASS1))
+#if XENT_SIMD_PASS == 0
+#define XENT_SIMD_OPS_COMMON_PASS0
+#else
+#define XENT_SIMD_OPS_COMMON_PASS1
+#endif
+
 namespace xent {
 namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
+XENT_SIMD_NAMESPACE_INLINE namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
 // Products are kept apart from later additions. GCC fuses a * b followed by + c into one fma where
@@ -21,6 +29,7 @@ namespace simd {
 // at others, so the same inline code would round differently in a loop body and in its tail. An
 // empty asm statement that "modifies" the product hides it from that optimisation; it emits no
 // instruction. fma() is the one way to a fused multiply-add.
+#undef XENT_SIMD_OPAQUE
 #if XENT_SIMD_HAS_FMA && defined(__GNUC__)
 #if defined(XENT_SIMD_TIER_AVX512)
 #define XENT_SIMD_OPAQUE(v) __asm__("" : "+v"(v))
@@ -33,6 +42,15 @@ namespace simd {
 #ifndef XENT_SIMD_OPAQUE
 #define XENT_SIMD_OPAQUE(v) static_cast<void>(v)
 #endif
+
+// A type whose name carries the ISA: a default template argument of this type puts the ISA into
+// the mangled name of any template built on the layer, e.g.
+//   template <class Derived, class Isa = simd::IsaTag>
+//   void kernel(const Eigen::MatrixBase<Derived>& x);
+struct IsaTag {
+  static constexpr const char* name = XENT_SIMD_NAME;
+  static constexpr bool has_fma = XENT_SIMD_HAS_FMA != 0;
+};
 
 // A scalar product rounded on its own, for the kernels' scalar epilogues: rounded(a * b) - c is
 // two roundings at every optimization level (GCC fused it at -O2 and not at -O1, a loss one ulp
@@ -70,3 +88,5 @@ XENT_SIMD_INLINE void store_tail_via_stack(T* p, int n, typename O::Packet v) {
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent
+
+#endif  // pass guard

@@ -38,7 +38,6 @@
 //                 32- or 64-bit integers, wrapping), shift_left<k>/shift_right<k> (logical) — the
 //                 exponent manipulation of math.hpp
 //   lanes         v.lane(i) (slow, for tests and epilogues)
-#pragma once
 
 #if defined(XENT_TEST_COUNT_STREAM_STORES)
 #include <atomic>
@@ -56,9 +55,18 @@
 #include "ops_scalar.hpp"
 #include "ops_sse2.hpp"
 
+// Included once per pass (tier.hpp): the flags' tier, then each target region's.
+#if (XENT_SIMD_PASS == 0 && !defined(XENT_SIMD_VEC_PASS0)) || \
+    (XENT_SIMD_PASS == 1 && !defined(XENT_SIMD_VEC_PASS1))
+#if XENT_SIMD_PASS == 0
+#define XENT_SIMD_VEC_PASS0
+#else
+#define XENT_SIMD_VEC_PASS1
+#endif
+
 namespace xent {
 namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
+XENT_SIMD_NAMESPACE_INLINE namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
 // ---- the interface kernels use ------------------------------------------------------------------
@@ -353,3 +361,5 @@ XENT_SIMD_INLINE Vec<float> narrow(Vec<double> lo, Vec<double> hi) {
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent
+
+#endif  // pass guard

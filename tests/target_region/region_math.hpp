@@ -1,0 +1,26 @@
+// The interface of the two units of test_target_region: the SIMD layer's exp, log and log1p over
+// an array, compiled for AVX2 + FMA once in a target region of a baseline unit (region_unit.cpp)
+// and once by the compiler's flags (march_unit.cpp, -march=x86-64-v3).
+#pragma once
+
+#include <cstddef>
+
+namespace region_test {
+
+enum class Fn { Exp, Log, Log1p };
+
+struct Tier {
+  const char* name;
+  int float_width;
+  int double_width;
+};
+
+// y[i] = fn(x[i]) for i < n, whole vectors and a masked tail.
+void region_apply(Fn fn, const float* x, float* y, std::size_t n);
+void region_apply(Fn fn, const double* x, double* y, std::size_t n);
+Tier region_tier();
+void march_apply(Fn fn, const float* x, float* y, std::size_t n);
+void march_apply(Fn fn, const double* x, double* y, std::size_t n);
+Tier march_tier();
+
+}  // namespace region_test
