@@ -9,7 +9,7 @@
 #include <cstring>
 #include <xent/reference.hpp>
 
-// Counts the kernels' non-temporal stores (xent::detail::simd::stream_store_count), so that the
+// Counts the kernels' non-temporal stores (xent::detail::stream_store_count), so that the
 // tests see streaming happen, not only that its results are right.
 #define XENT_TEST_COUNT_STREAM_STORES 1
 #include "test_support.hpp"
@@ -67,7 +67,7 @@ struct Outputs {
 // The non-temporal stores f makes.
 template <class F>
 long long stream_stores_during(F&& f) {
-  auto& count = xent::detail::simd::stream_store_count();
+  auto& count = xent::detail::stream_store_count();
   const long long before = count.load();
   f();
   return count.load() - before;

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "detail/checks.hpp"
+#include "detail/dispatch.hpp"
 #include "detail/lane_kernels.hpp"
 #include "detail/parallel.hpp"
 #include "detail/row_stats.hpp"
@@ -60,70 +61,16 @@ void log_softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Ou
       const bool stream =
           kContiguous && detail::simd::stream_output<Scalar>(rows.rows() * rows.cols());
       if constexpr (kContiguous) {
-        // Short rows: the log-sums of a group of rows in one vector log (a libm log per row was
-        // 14 % of the time at 4096 x 200); the same steps as the per-row code below otherwise.
-        // A row's log is lane-wise, the same in any group.
-        using V = detail::simd::Vec<Scalar>;
-        const Eigen::Index C = rows.cols();
-        const Eigen::Index group = detail::simd::rows_per_log_group<Scalar>(C);
-        if (group > 1) {
-          detail::simd::for_row_groups(
-              rows.rows(), group, threads, stream, [&](Eigen::Index n0, Eigen::Index count) {
-                alignas(64) Scalar maxes[V::width], logs[V::width];
-                detail::simd::group_log_sums(
-                    n0, count, rows.rows(), C, [&](Eigen::Index n) { return rows.row(n).data(); },
-                    [&](Eigen::Index n) {
-                      return stream ? static_cast<Scalar*>(nullptr) : dst.row(n).data();
-                    },
-                    maxes, logs);
-                for (Eigen::Index i = 0; i < count; ++i) {
-                  const Eigen::Index n = n0 + i;
-                  if (stream) {
-                    detail::simd::contiguous_log_softmax(rows.row(n).data(), dst.row(n).data(), C,
-                                                         maxes[i], logs[i], stream);
-                  } else {
-                    detail::simd::contiguous_subtract(dst.row(n).data(), C, logs[i]);
-                  }
-                }
-              });
-          return;
-        }
-      }
-      detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
-        if constexpr (kContiguous) {
-          detail::simd::RowScan<Scalar> scan;
-          const Scalar* src = rows.row(n).data();
-          Scalar* row_out = dst.row(n).data();
-          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
-          if (stream && !detail::simd::online_row<Scalar>(rows.cols(), true)) {
-            // A large output: the statistics as logsumexp takes them (nothing stored), then one
-            // pass from x, in cache after two passes, streams the result out (written once).
-            detail::simd::scan_row<false>(
-                src, rows.cols(), detail::simd::kMaxApart, static_cast<Scalar*>(nullptr),
-                static_cast<const Scalar*>(nullptr), scan, static_cast<Scalar*>(nullptr), next);
-            detail::simd::contiguous_log_softmax(src, row_out, rows.cols(), scan.max,
-                                                 scan.log_sum(), stream);
-            return;
-          }
-          // x - max is stored while summing (the stores, and the reads of their lines, overlap the
-          // exps), then the log-sum is subtracted in place. An online pass stores x itself, and
-          // (x - max) - log-sum is formed in place. (Measured: the online pass reading x again to
-          // stream the result is 30 % slower at 64 x 128000; without streaming, so is two passes at
-          // 4096 x 1000, the output lines then being read in a pass with no exps to hide them.)
-          detail::simd::scan_row<false>(src, rows.cols(), detail::simd::kMaxApart,
-                                        static_cast<Scalar*>(nullptr),
-                                        static_cast<const Scalar*>(nullptr), scan, row_out, next);
-          if (scan.blocks == 0) {
-            detail::simd::contiguous_subtract(row_out, rows.cols(), scan.log_sum());
-          } else {
-            detail::simd::contiguous_log_softmax(row_out, row_out, rows.cols(), scan.max,
-                                                 scan.log_sum(), false);
-          }
-        } else {
+        if (rows.rows() == 0) return;
+        detail::dispatch_log_softmax_rows(rows.row(0).data(), detail::row_step(rows),
+                                          dst.row(0).data(), detail::row_step(dst), rows.rows(),
+                                          rows.cols(), threads, stream);
+      } else {
+        detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = (rows.row(n).array() - st.max) - st.log_sum();
-        }
-      });
+        });
+      }
     });
   });
 }
@@ -172,36 +119,17 @@ void softmax(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Out>& 
       const int threads = detail::threads_for(rows.rows(), rows.cols());
       const bool stream =
           kContiguous && detail::simd::stream_output<Scalar>(rows.rows() * rows.cols());
-      detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
-        if constexpr (kContiguous) {  // exp stored once, then scaled in place
-          Scalar* e = dst.row(n).data();
-          detail::simd::RowScan<Scalar> scan;
-          const Scalar* next = n + 1 < rows.rows() ? rows.row(n + 1).data() : nullptr;
-          // A large output with short rows: the exps go to a buffer in L1 and the scaled values
-          // are streamed out, so the output is written once and never read. (Longer rows keep
-          // the exps in the output: a row-long stack buffer is too big.)
-          constexpr Eigen::Index kScratch = (32 << 10) / sizeof(Scalar);  // 32 KiB
-          if (stream && rows.cols() <= kScratch) {
-            alignas(64) Scalar scratch[kScratch];
-            detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart,
-                                          scratch, static_cast<const Scalar*>(nullptr), scan,
-                                          static_cast<Scalar*>(nullptr), next);
-            detail::simd::scan_scale_into(scratch, e, rows.cols(), scan.ratio_to_sum(Scalar(1)),
-                                          scan, stream);
-            return;
-          }
-          // The max's term apart: sum = 1 + others, one rounding (added among the others, the 1
-          // made every later term round at magnitude 1: 22 ulp on p_max at C = 1000).
-          detail::simd::scan_row<false>(rows.row(n).data(), rows.cols(), detail::simd::kMaxApart, e,
-                                        static_cast<const Scalar*>(nullptr), scan,
-                                        static_cast<Scalar*>(nullptr), next);
-          detail::simd::scan_rescale(e, rows.cols(), scan.ratio_to_sum(Scalar(1)), Scalar(0),
-                                     static_cast<const Scalar*>(nullptr), scan);
-        } else {
+      if constexpr (kContiguous) {
+        if (rows.rows() == 0) return;
+        detail::dispatch_softmax_rows(rows.row(0).data(), detail::row_step(rows), dst.row(0).data(),
+                                      detail::row_step(dst), rows.rows(), rows.cols(), threads,
+                                      stream);
+      } else {
+        detail::simd::for_rows(rows.rows(), threads, stream, [&](Eigen::Index n) {
           const auto st = detail::row_stats(rows.row(n));
           dst.row(n) = detail::exp_shifted(rows.row(n).array(), st.max) * (1 / st.sum);
-        }
-      });
+        });
+      }
     });
   });
 }

@@ -13,6 +13,7 @@
 #include "binary_cross_entropy_with_logits.hpp"
 #include "config.hpp"
 #include "cross_entropy.hpp"
+#include "isa.hpp"
 #include "nll_loss.hpp"
 #include "options.hpp"
 #include "softmax.hpp"

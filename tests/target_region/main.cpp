@@ -1,8 +1,9 @@
 // test_target_region: the SIMD layer compiled for AVX2 + FMA inside a target region of a baseline
 // unit gives, bit for bit, what the same code gives when the flags select AVX2 (-march=x86-64-v3):
 // exp, log and log1p of float over every 127th bit pattern and of double at 2^21 points spread over
-// the bit patterns, special values included, whole vectors and masked tails. A CPU without AVX2 and
-// FMA can run neither unit: the test is then skipped (exit code 77).
+// the bit patterns, special values included, whole vectors and masked tails; and the softmax /
+// log_softmax row kernels xent dispatches (short, long and online rows, streamed or not). A CPU
+// without AVX2 and FMA can run neither unit: the test is then skipped (exit code 77).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +40,34 @@ int compare(const std::vector<T>& x, const char* type) {
   return failures;
 }
 
+// softmax and log_softmax rows: short rows (grouped logs), long rows (two passes) and rows past
+// the online threshold (one pass, blocks), with plain and streamed stores.
+template <class T, class Bits>
+int compare_rows(const char* type) {
+  int failures = 0;
+  std::uint64_t state = 12345;
+  for (const long C : {1L, 3L, 17L, 100L, 1000L, 4099L, 70001L}) {
+    const long rows = C > 5000 ? 3 : 37;
+    std::vector<T> x(static_cast<std::size_t>(rows * C)), a(x.size()), b(x.size());
+    for (T& v : x) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      v = static_cast<T>(static_cast<double>(state >> 11) * 0x1p-53 * 40.0 - 20.0);
+    }
+    x[0] = -__builtin_inf();  // a masked class
+    for (const bool log : {false, true}) {
+      for (const bool stream : {false, true}) {
+        region_test::region_softmax_rows(log, x.data(), a.data(), rows, C, stream);
+        region_test::march_softmax_rows(log, x.data(), b.data(), rows, C, stream);
+        if (std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) != 0 && failures++ < 10) {
+          std::printf("FAIL %s<%s> rows %ld x %ld (stream %d): region and -march differ\n",
+                      log ? "log_softmax" : "softmax", type, rows, C, int(stream));
+        }
+      }
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 int main() {
@@ -47,8 +76,8 @@ int main() {
     return 77;
   }
   const region_test::Tier r = region_test::region_tier(), m = region_test::march_tier();
-  std::printf("region tier %s (%d/%d lanes), -march tier %s (%d/%d lanes)\n", r.name,
-              r.float_width, r.double_width, m.name, m.float_width, m.double_width);
+  std::printf("region tier %s (%d/%d lanes), -march tier %s (%d/%d lanes)\n", r.name, r.float_width,
+              r.double_width, m.name, m.float_width, m.double_width);
   int failures = 0;
   if (std::strcmp(r.name, "avx2") != 0 || r.float_width != 8 || r.double_width != 4 ||
       std::strcmp(m.name, "avx2") != 0 || m.float_width != 8 || m.double_width != 4) {
@@ -81,7 +110,9 @@ int main() {
   }
   failures += compare<float, std::uint32_t>(xf, "float");
   failures += compare<double, std::uint64_t>(xd, "double");
-  std::printf("%s: %zu floats, %zu doubles, 3 functions, 4 lengths each\n",
+  failures += compare_rows<float, std::uint32_t>("float");
+  failures += compare_rows<double, std::uint64_t>("double");
+  std::printf("%s: %zu floats, %zu doubles, 3 functions, 4 lengths each; softmax rows\n",
               failures ? "FAILED" : "passed", xf.size(), xd.size());
   return failures ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // The interface of the two units of test_target_region: the SIMD layer's exp, log and log1p over
-// an array, compiled for AVX2 + FMA once in a target region of a baseline unit (region_unit.cpp)
-// and once by the compiler's flags (march_unit.cpp, -march=x86-64-v3).
+// an array, and the softmax / log_softmax row kernels, compiled for AVX2 + FMA once in a target
+// region of a baseline unit (region_unit.cpp) and once by the compiler's flags (march_unit.cpp,
+// -march=x86-64-v3).
 #pragma once
 
 #include <cstddef>
@@ -22,5 +23,12 @@ Tier region_tier();
 void march_apply(Fn fn, const float* x, float* y, std::size_t n);
 void march_apply(Fn fn, const double* x, double* y, std::size_t n);
 Tier march_tier();
+
+// softmax (log: log_softmax) of `rows` contiguous rows of C classes into y, one thread; stream: the
+// streamed-store variant of the kernels.
+void region_softmax_rows(bool log, const float* x, float* y, long rows, long C, bool stream);
+void region_softmax_rows(bool log, const double* x, double* y, long rows, long C, bool stream);
+void march_softmax_rows(bool log, const float* x, float* y, long rows, long C, bool stream);
+void march_softmax_rows(bool log, const double* x, double* y, long rows, long C, bool stream);
 
 }  // namespace region_test

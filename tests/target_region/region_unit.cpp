@@ -1,12 +1,13 @@
 // Built for the x86-64 baseline (-march=x86-64): the layer for the flags' tier (SSE2), then again
-// for AVX2 + FMA in a target region.
+// for AVX2 + FMA in a target region; the row kernels as xent's dispatch compiles them.
+#include <xent/detail/dispatch.hpp>
 #include <xent/detail/simd/math.hpp>
 
 #include "region_math.hpp"
 
 #define XENT_SIMD_TARGET_AVX2
-#include <xent/detail/simd/target_begin.hpp>
 #include <xent/detail/simd/math.hpp>
+#include <xent/detail/simd/target_begin.hpp>
 
 namespace region_test {
 namespace {
@@ -22,6 +23,22 @@ void region_apply(Fn fn, const double* x, double* y, std::size_t n) {
 }
 Tier region_tier() {
   return {simd::IsaTag::name, simd::Vec<float>::width, simd::Vec<double>::width};
+}
+
+template <class T>
+void softmax_rows_of(bool log, const T* x, T* y, long rows, long C, bool stream) {
+  namespace k = xent::detail::isa_avx2_region;
+  if (log) {
+    k::log_softmax_rows(x, C, y, C, rows, C, 1, stream);
+  } else {
+    k::softmax_rows(x, C, y, C, rows, C, 1, stream);
+  }
+}
+void region_softmax_rows(bool log, const float* x, float* y, long rows, long C, bool stream) {
+  softmax_rows_of(log, x, y, rows, C, stream);
+}
+void region_softmax_rows(bool log, const double* x, double* y, long rows, long C, bool stream) {
+  softmax_rows_of(log, x, y, rows, C, stream);
 }
 
 }  // namespace region_test

@@ -5,7 +5,6 @@
 //
 // They live in the layer's ISA-named inline namespace, so translation units built with different
 // -m flags never share one of these symbols (the ODR hazard of header-only SIMD code).
-#pragma once
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -20,9 +19,18 @@
 #include "simd/math.hpp"
 #include "simd/vec.hpp"
 
+// Included once per pass (simd/tier.hpp): the flags' tier, then each target region's.
+#if (XENT_SIMD_PASS == 0 && !defined(XENT_ROW_KERNELS_PASS0)) || \
+    (XENT_SIMD_PASS == 1 && !defined(XENT_ROW_KERNELS_PASS1))
+#if XENT_SIMD_PASS == 0
+#define XENT_ROW_KERNELS_PASS0
+#else
+#define XENT_ROW_KERNELS_PASS1
+#endif
+
 namespace xent {
 namespace detail {
-inline namespace XENT_SIMD_ISA_NAMESPACE {
+XENT_SIMD_NAMESPACE_INLINE namespace XENT_SIMD_ISA_NAMESPACE {
 namespace simd {
 
 // max over x[0, n) ignoring NaN (max keeps its first argument, the accumulator, when either is
@@ -92,7 +100,10 @@ inline void prefetch_row_part(const T* p, Eigen::Index count) {
 // sum infinite and the error NaN: add_lanes_to and with_finite drop the error then.
 template <class T>
 struct CompensatedTotal {
-  Vec<T> sum = Vec<T>::zero(), error = Vec<T>::zero();
+  // Declared, not implicit: Clang gives a target region's attributes to the functions declared in
+  // it, not to implicit constructors, which then could not inline the region's Vec::zero().
+  CompensatedTotal() : sum(Vec<T>::zero()), error(Vec<T>::zero()) {}
+  Vec<T> sum, error;
   XENT_SIMD_INLINE void add(Vec<T> v) {
     const Vec<T> s = sum + v, v_part = s - sum;
     error += (sum - (s - v_part)) + (v - v_part);
@@ -697,3 +708,5 @@ void scan_scale_into(const T* e, T* out, Eigen::Index n, typename RowScan<T>::Wi
 }  // namespace XENT_SIMD_ISA_NAMESPACE
 }  // namespace detail
 }  // namespace xent
+
+#endif  // pass guard

@@ -64,6 +64,13 @@ constexpr bool has_contiguous_rows() {
   }
 }
 
+// The distance between consecutive rows of a matrix view with contiguous rows (its row length
+// when it has one row): what the pointer kernels take as a leading dimension.
+template <class M>
+Eigen::Index row_step(const M& m) {
+  return m.rows() > 1 ? static_cast<Eigen::Index>(m.row(1).data() - m.row(0).data()) : m.cols();
+}
+
 // Whether every column of a matrix view is contiguous (samples adjacent in memory: the lane path).
 template <class M>
 constexpr bool has_contiguous_columns() {

@@ -52,6 +52,14 @@
 
 #include "tier.hpp"
 
+// Run-time dispatch (xent/isa.hpp, detail/dispatch.hpp): a GCC or Clang build for x86-64 whose
+// flags select SSE2 also compiles the dispatching kernels for AVX2 + FMA in a target region, unless
+// XENT_NO_DISPATCH is defined. A build for AVX2 or above has no tier below its flags' to add.
+#if !defined(XENT_NO_DISPATCH) && defined(XENT_SIMD_TIER_SSE2) && defined(__x86_64__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define XENT_SIMD_DISPATCH_AVX2 1
+#endif
+
 // Forces inlining of the layer's one-line primitives even at -O0/-O1 (the `test` preset builds at
 // -O1, where GCC would otherwise leave each vector add a function call).
 // XENT_SIMD_OUT_OF_LINE keeps a once-per-packet epilogue out of the loops around it: inlined, its

@@ -1,9 +1,9 @@
-// xent internals: the macros of the SIMD tier being compiled (XENT_SIMD_TIER_<tier>, XENT_SIMD_NAME,
-// XENT_SIMD_HAS_FMA, XENT_SIMD_ISA_NAMESPACE, XENT_SIMD_PASS, XENT_SIMD_NAMESPACE_INLINE). No
-// include guard: included by isa.hpp for the tier the compiler's flags select (pass 0, an inline
-// namespace), and again by target_begin.hpp / target_end.hpp around a target region, which compiles
-// a tier above the flags' (pass 1: AVX2 + FMA, the x86-64-v3 set, in namespace isa_avx2_region)
-// and then restores the flags' tier.
+// xent internals: the macros of the SIMD tier being compiled (XENT_SIMD_TIER_<tier>,
+// XENT_SIMD_NAME, XENT_SIMD_HAS_FMA, XENT_SIMD_ISA_NAMESPACE, XENT_SIMD_PASS,
+// XENT_SIMD_NAMESPACE_INLINE). No include guard: included by isa.hpp for the tier the compiler's
+// flags select (pass 0, an inline namespace), and again by target_begin.hpp / target_end.hpp around
+// a target region, which compiles a tier above the flags' (pass 1: AVX2 + FMA, the x86-64-v3 set,
+// in namespace isa_avx2_region) and then restores the flags' tier.
 #undef XENT_SIMD_TIER_SCALAR
 #undef XENT_SIMD_TIER_AVX512
 #undef XENT_SIMD_TIER_AVX2

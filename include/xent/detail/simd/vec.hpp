@@ -55,6 +55,21 @@
 #include "ops_scalar.hpp"
 #include "ops_sse2.hpp"
 
+#if defined(XENT_TEST_COUNT_STREAM_STORES) && !defined(XENT_SIMD_STREAM_STORE_COUNT)
+#define XENT_SIMD_STREAM_STORE_COUNT
+namespace xent {
+namespace detail {
+// Test instrumentation only (tests/test_stream_output.cpp defines the macro): the number of
+// non-temporal stores made by every tier's kernels, so that a test can see that streaming was used
+// at all. One counter for the program (not per tier: a dispatched kernel counts too).
+inline std::atomic<long long>& stream_store_count() {
+  static std::atomic<long long> count{0};
+  return count;
+}
+}  // namespace detail
+}  // namespace xent
+#endif
+
 // Included once per pass (tier.hpp): the flags' tier, then each target region's.
 #if (XENT_SIMD_PASS == 0 && !defined(XENT_SIMD_VEC_PASS0)) || \
     (XENT_SIMD_PASS == 1 && !defined(XENT_SIMD_VEC_PASS1))
@@ -71,14 +86,6 @@ namespace simd {
 
 // ---- the interface kernels use ------------------------------------------------------------------
 
-#if defined(XENT_TEST_COUNT_STREAM_STORES)
-// Test instrumentation only (tests/test_stream_output.cpp defines the macro): the number of
-// non-temporal stores made, so that a test can see that streaming was used at all.
-inline std::atomic<long long>& stream_store_count() {
-  static std::atomic<long long> count{0};
-  return count;
-}
-#endif
 
 template <class T>
 struct Mask {

@@ -1,0 +1,64 @@
+// xent internals: run-time dispatch of the fixed-signature kernels. The kernels are compiled for
+// the flags' tier and, where the flags select SSE2 on x86-64 (XENT_SIMD_DISPATCH_AVX2, isa.hpp), a
+// second time for AVX2 + FMA in a target region (namespace isa_avx2_region); each call runs the
+// tier xent::active_isa() names. Kernels that dispatch so far: softmax and log_softmax over
+// contiguous rows (softmax_rows.hpp); everything else runs the flags' tier.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "../isa.hpp"
+#include "softmax_rows.hpp"
+
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+#define XENT_SIMD_TARGET_AVX2
+#include "simd/target_begin.hpp"
+#include "simd/target_end.hpp"
+#include "softmax_rows.hpp"
+#endif
+
+namespace xent {
+namespace detail {
+inline namespace XENT_SIMD_ISA_NAMESPACE {
+
+// Whether calls should take the AVX2 region's kernels (false where the unit has none).
+inline bool dispatch_to_avx2() {
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+  return active_isa() == Isa::Avx2;
+#else
+  (void)active_isa();  // a bad XENT_ISA or set_isa request throws everywhere alike
+  return false;
+#endif
+}
+
+template <class T>
+void dispatch_log_softmax_rows(const T* x, Eigen::Index x_ld, T* out, Eigen::Index out_ld,
+                               Eigen::Index rows, Eigen::Index C, int threads, bool stream) {
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+  if (dispatch_to_avx2()) {
+    isa_avx2_region::log_softmax_rows(x, x_ld, out, out_ld, rows, C, threads, stream);
+    return;
+  }
+#else
+  dispatch_to_avx2();
+#endif
+  log_softmax_rows(x, x_ld, out, out_ld, rows, C, threads, stream);
+}
+
+template <class T>
+void dispatch_softmax_rows(const T* x, Eigen::Index x_ld, T* out, Eigen::Index out_ld,
+                           Eigen::Index rows, Eigen::Index C, int threads, bool stream) {
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+  if (dispatch_to_avx2()) {
+    isa_avx2_region::softmax_rows(x, x_ld, out, out_ld, rows, C, threads, stream);
+    return;
+  }
+#else
+  dispatch_to_avx2();
+#endif
+  softmax_rows(x, x_ld, out, out_ld, rows, C, threads, stream);
+}
+
+}  // namespace XENT_SIMD_ISA_NAMESPACE
+}  // namespace detail
+}  // namespace xent
