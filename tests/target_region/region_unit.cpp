@@ -5,9 +5,11 @@
 
 #include "region_math.hpp"
 
+// clang-format off: the region first, then the layer again in it
 #define XENT_SIMD_TARGET_AVX2
-#include <xent/detail/simd/math.hpp>
 #include <xent/detail/simd/target_begin.hpp>
+#include <xent/detail/simd/math.hpp>
+// clang-format on
 
 namespace region_test {
 namespace {

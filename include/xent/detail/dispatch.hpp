@@ -10,12 +10,16 @@
 #include "../isa.hpp"
 #include "softmax_rows.hpp"
 
+// The order matters (clang-format must not sort these): open the region, compile the kernels
+// again in it, close it.
+// clang-format off
 #if defined(XENT_SIMD_DISPATCH_AVX2)
 #define XENT_SIMD_TARGET_AVX2
 #include "simd/target_begin.hpp"
-#include "simd/target_end.hpp"
 #include "softmax_rows.hpp"
+#include "simd/target_end.hpp"
 #endif
+// clang-format on
 
 namespace xent {
 namespace detail {
