@@ -4,6 +4,9 @@
 // flags select (pass 0, an inline namespace), and again by target_begin.hpp / target_end.hpp around
 // a target region, which compiles a tier above the flags' (pass 1: AVX2 + FMA, the x86-64-v3 set,
 // in namespace isa_avx2_region) and then restores the flags' tier.
+// Again (a region's start or end): the previous pass's macros go first. (Only then: Doxygen's
+// XENT_SIMD_ISA_NAMESPACE, docs/Doxyfile.in, must survive the first inclusion.)
+#if defined(XENT_SIMD_PASS)
 #undef XENT_SIMD_TIER_SCALAR
 #undef XENT_SIMD_TIER_AVX512
 #undef XENT_SIMD_TIER_AVX2
@@ -14,6 +17,7 @@
 #undef XENT_SIMD_ISA_NAMESPACE
 #undef XENT_SIMD_PASS
 #undef XENT_SIMD_NAMESPACE_INLINE
+#endif
 
 #if defined(XENT_SIMD_TARGET_AVX2)
 // A target region (target_begin.hpp): the code is compiled with AVX2, FMA, F16C, BMI1/2, LZCNT and
