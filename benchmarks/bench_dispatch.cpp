@@ -4,7 +4,7 @@
 // xent::set_isa: SSE2 (the flags' tier) and AVX2 + FMA (compiled in a target region). A tier the CPU
 // lacks is reported as skipped. items_per_second = elements per second, one thread.
 //
-//   <function>/<tier>/<N>x<C>
+//   BM_<function>/<tier>/<N>/<C>
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -45,10 +45,13 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Threads(1)->UseRealTime();
 }
 
-BENCHMARK_CAPTURE(BM_dispatch<false>, softmax_sse2, xent::Isa::Sse2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_dispatch<false>, softmax_avx2, xent::Isa::Avx2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_dispatch<true>, log_softmax_sse2, xent::Isa::Sse2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_dispatch<true>, log_softmax_avx2, xent::Isa::Avx2)->Apply(shapes);
+void BM_softmax(benchmark::State& state, xent::Isa isa) { BM_dispatch<false>(state, isa); }
+void BM_log_softmax(benchmark::State& state, xent::Isa isa) { BM_dispatch<true>(state, isa); }
+
+BENCHMARK_CAPTURE(BM_softmax, sse2, xent::Isa::Sse2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_softmax, avx2, xent::Isa::Avx2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_log_softmax, sse2, xent::Isa::Sse2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_log_softmax, avx2, xent::Isa::Avx2)->Apply(shapes);
 
 }  // namespace
 
