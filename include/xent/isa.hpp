@@ -62,6 +62,8 @@ inline std::atomic<int>& isa_request() {
 inline std::string missing_cpu_features(Isa isa) {
   std::string missing;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  // Before libgcc's own initializer may have run (a caller's static initializer): idempotent.
+  __builtin_cpu_init();
   const auto need = [&missing](bool has, const char* name) {
     if (!has) missing += (missing.empty() ? "" : " ") + std::string(name);
   };
