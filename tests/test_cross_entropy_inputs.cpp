@@ -169,6 +169,20 @@ TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[cross_ent
     REQUIRE(holder(0) == S(-7.5));
     REQUIRE(holder(N + 1) == S(-7.5));
     REQUIRE(holder(N + 2) == S(-7.5));
+    // Strided: a row of a column-major matrix (memory step 3) and a column of a row-major one.
+    Mat<S> strided = Mat<S>::Constant(3, N, S(-7.5));
+    xent::cross_entropy_per_sample(x, y, strided.row(1), opts);
+    require_close(strided.row(1).transpose(), ref.per_sample, ref.rtol, ref.atol, "row of a column-major matrix");
+    REQUIRE((strided.row(0).array() == S(-7.5)).all());
+    REQUIRE((strided.row(2).array() == S(-7.5)).all());
+    RowMat<S> strided_rows = RowMat<S>::Constant(N, 3, S(-7.5));
+    xent::cross_entropy_per_sample(x, y, strided_rows.col(2), opts);
+    require_close(strided_rows.col(2), ref.per_sample, ref.rtol, ref.atol, "column of a row-major matrix");
+    REQUIRE((strided_rows.leftCols(2).array() == S(-7.5)).all());
+    // No direct access to memory: written coefficient by coefficient.
+    Vec<S> reversed = Vec<S>::Constant(N, S(-7.5));
+    xent::cross_entropy_per_sample(x, y, reversed.reverse(), opts);
+    require_close(reversed.reverse(), ref.per_sample, ref.rtol, ref.atol, "reversed vector expression");
   }
 
   SECTION("gradient outputs: other storage order, padded Map, Block") {
@@ -196,6 +210,16 @@ TEST_CASE("cross_entropy accepts targets and outputs of every kind", "[cross_ent
     const Eigen::Map<const Vec<S>> gv_map(gv.data(), N);
     require_close(xent::cross_entropy_per_sample_backward(x, y, gv_map, opts), ref_grad, ref.rtol, ref.atol,
                   "Map grad_outputs");
+    Mat<S> gv_strided = Mat<S>::Zero(2, N);
+    gv_strided.row(1) = gv.transpose();
+    require_close(xent::cross_entropy_per_sample_backward(x, y, gv_strided.row(1), opts), ref_grad, ref.rtol,
+                  ref.atol, "grad_outputs: a row of a column-major matrix");
+    const Vec<S> gv_reversed = gv.reverse();
+    require_close(xent::cross_entropy_per_sample_backward(x, y, gv_reversed.reverse(), opts), ref_grad, ref.rtol,
+                  ref.atol, "grad_outputs: a reversed expression");
+    const Vec<LD> gv_wide = gv.template cast<LD>();
+    require_close(xent::cross_entropy_per_sample_backward(x, y, gv_wide, opts), ref_grad, ref.rtol, ref.atol,
+                  "grad_outputs of another scalar type");
   }
 }
 
