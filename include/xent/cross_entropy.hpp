@@ -177,17 +177,20 @@ struct CrossEntropyKernel {
         p.weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
     p.w = p.weighted ? opts.template weight_as<Scalar>().data() : nullptr;
     simd::LaneState<Scalar> st;
-    alignas(64) Scalar cls[simd::kLaneStripMax];
+    alignas(64) Scalar cls[simd::kLaneStripMax], losses[simd::kLaneStripMax],
+        scales[simd::kLaneStripMax];
     simd::for_each_lane_strip<kTransposed, Scalar>(
         x, nullptr, grad, begin, end,
         [&](Eigen::Index n0, Eigen::Index count, auto xs, auto, auto gs) {
           for (Eigen::Index i = 0; i < (count + W - 1) / W * W; ++i) {  // -1: ignored / past end
             cls[i] = i < count ? static_cast<Scalar>(class_of(targets, n0 + i, opts)) : Scalar(-1);
           }
-          simd::cross_entropy_lanes(
-              xs.data, xs.ld, classes, count, cls, p,
-              [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
-              [&](Eigen::Index i) { return scale(n0 + i); }, st);
+          if (gs.data) {
+            for (Eigen::Index i = 0; i < count; ++i) scales[i] = scale(n0 + i);
+          }
+          simd::cross_entropy_lanes(xs.data, xs.ld, classes, count, cls, p, losses, gs.data, gs.ld,
+                                    scales, st);
+          for (Eigen::Index i = 0; i < count; ++i) loss(n0 + i, losses[i]);
         });
     return end;
   }
@@ -206,13 +209,16 @@ struct CrossEntropyKernel {
     p.eps_per_class = p.eps / static_cast<Scalar>(classes);
     p.w = opts.has_weight() ? opts.template weight_as<Scalar>().data() : nullptr;
     simd::LaneState<Scalar> st;
+    alignas(64) Scalar losses[simd::kLaneStripMax], scales[simd::kLaneStripMax];
     simd::for_each_lane_strip<kTranspose, Scalar>(
         x, probs, grad, begin, end,
         [&](Eigen::Index n0, Eigen::Index count, auto xs, auto ts, auto gs) {
-          simd::cross_entropy_probability_lanes(
-              xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
-              [&](Eigen::Index i, Scalar v) { loss(n0 + i, v); }, gs.data, gs.ld,
-              [&](Eigen::Index i) { return scale(n0 + i); }, st);
+          if (gs.data) {
+            for (Eigen::Index i = 0; i < count; ++i) scales[i] = scale(n0 + i);
+          }
+          simd::cross_entropy_probability_lanes(xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
+                                                losses, gs.data, gs.ld, scales, st);
+          for (Eigen::Index i = 0; i < count; ++i) loss(n0 + i, losses[i]);
         });
   }
 

@@ -508,14 +508,15 @@ struct CrossEntropyLaneParams {
 };
 
 // Per-sample loss (and gradient when g is given) of a strip. cls[i] is sample i's class as T, set
-// for whole packets (negative: ignored, loss 0 and an exactly-zero gradient row); loss(i, value)
-// and scale(i) take strip-local indices. Closed forms and precision care as
-// CrossEntropyKernel::run_index: `others` (the sum without the target's term) gives 1 - p_y and
-// -log p_y = log1p(others) exactly when the target is the max.
-template <class T, class LossFn, class ScaleFn>
+// for whole packets (negative: ignored, loss 0 and an exactly-zero gradient row). losses receives
+// the n losses (aligned, whole packets: padding lanes get 0); with g, scales holds the n gradient
+// scales. Plain arrays rather than the caller's callbacks, so the kernel is compiled once per T.
+// Closed forms and precision care as CrossEntropyKernel::run_index: `others` (the sum without the
+// target's term) gives 1 - p_y and -log p_y = log1p(others) exactly when the target is the max.
+template <class T>
 void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eigen::Index n,
-                         const T* cls, const CrossEntropyLaneParams<T>& p, LossFn&& loss, T* g,
-                         Eigen::Index gld, ScaleFn&& scale, LaneState<T>& st) {
+                         const T* cls, const CrossEntropyLaneParams<T>& p, T* losses, T* g,
+                         Eigen::Index gld, const T* scales, LaneState<T>& st) {
   using V = Vec<T>;
   constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
@@ -555,12 +556,11 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
   for (Eigen::Index i = 0; i < (n + W - 1) / W * W; ++i) {  // whole packets: no unset lane
     const Eigen::Index y = i < n ? static_cast<Eigen::Index>(cls[i]) : -1;
     lane_w[i] = (p.weighted && y >= 0) ? p.w[y] : T(1);
-    lane_g[i] = (g && i < n) ? scale(i) : T(0);
+    lane_g[i] = (g && i < n) ? scales[i] : T(0);
   }
-  alignas(64) T value[W];
   const V one = V::set1(T(1)), eps = V::set1(p.eps), epc = V::set1(p.eps_per_class),
           wsum = V::set1(p.weight_sum);
-  for_each_packet<T>(n, [&](Eigen::Index i, int count) {
+  for_each_packet<T>(n, [&](Eigen::Index i, int) {
     const auto ignored = V::load(cls + i) < V::zero();
     const V m = V::load(st.max + i), others = V::load(st.sum + i), xy = V::load(st.b + i),
             wy = V::load(lane_w + i);
@@ -568,8 +568,7 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
     const V sum = others + te;
     const V v = sample_losses(m, others, te, xy, wy, V::load(shifted + i),
                               {p.smoothing, p.eps, p.eps_per_class, p.weight_sum});
-    select(ignored, V::zero(), v).store(value);
-    for (int l = 0; l < count; ++l) loss(i + l, value[l]);
+    select(ignored, V::zero(), v).store(losses + i);
     if (g) {
       const V gs = V::load(lane_g + i);
       const V total_q = p.smoothing ? (one - eps) * wy + epc * wsum : wy;
@@ -615,14 +614,13 @@ void cross_entropy_lanes(const T* x, Eigen::Index ld, Eigen::Index classes, Eige
 // t' = (1 - e) t + e / C, q_c = w_c t'_c, Q = sum_c q_c: loss = Q log s - sum_{t'_c != 0} q_c (x_c
 // - m) (a class with t'_c = 0 adds nothing even where x_c = -inf), grad = (g Q / s) exp(x_c - m) -
 // g q_c. Same formulas and order of operations per element as
-// CrossEntropyKernel::run_probabilities.
-template <class T, class LossFn, class ScaleFn>
+// CrossEntropyKernel::run_probabilities. losses and scales as for cross_entropy_lanes.
+template <class T>
 void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Eigen::Index tld,
                                      Eigen::Index classes, Eigen::Index n,
-                                     const CrossEntropyLaneParams<T>& p, LossFn&& loss, T* g,
-                                     Eigen::Index gld, ScaleFn&& scale, LaneState<T>& st) {
+                                     const CrossEntropyLaneParams<T>& p, T* losses, T* g,
+                                     Eigen::Index gld, const T* scales, LaneState<T>& st) {
   using V = Vec<T>;
-  constexpr Eigen::Index W = V::width;
   const T lowest = -std::numeric_limits<T>::infinity();
   const bool keep = g && lane_keep_exps<T>(classes, n);
   const V one_minus_eps = V::set1(T(1) - p.eps), epc = V::set1(p.eps_per_class);
@@ -650,14 +648,11 @@ void cross_entropy_probability_lanes(const T* x, Eigen::Index ld, const T* t, Ei
       if (keep) store_lanes(g + c * gld + i, count, e);
     });
   }
-  alignas(64) T value[W], lane_g[W];
   for_each_packet<T>(n, [&](Eigen::Index i, int count) {
     const V s = V::load(st.sum + i), total = V::load(st.a + i);
-    (total * log(s) - V::load(st.b + i)).store(value);
-    for (int l = 0; l < count; ++l) loss(i + l, value[l]);
+    (total * log(s) - V::load(st.b + i)).store(losses + i);
     if (g) {
-      for (int l = 0; l < W; ++l) lane_g[l] = l < count ? scale(i + l) : T(0);
-      const V gs = V::load(lane_g);
+      const V gs = load_lanes(scales + i, count, T(0));
       (gs * total / s).store(st.a + i);
       gs.store(st.b + i);
     }
