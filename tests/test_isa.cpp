@@ -1,15 +1,16 @@
 // Run-time choice of the SIMD tier (xent/isa.hpp): the names, the requests set_isa() and XENT_ISA
-// make and their errors, and that the dispatching kernels (softmax and log_softmax over contiguous
-// rows) run the tier asked for: their results equal, bit for bit, that tier's kernel called
-// directly, and the two tiers' results differ (so the comparison can tell them apart).
-// The cases tagged [env] check what XENT_ISA set in the environment does; tests/CMakeLists.txt
-// runs them with XENT_ISA=sse2, avx2 and a bad value too.
+// make and their errors, and that the dispatching kernels (softmax, log_softmax and cross-entropy
+// with class-index targets over contiguous rows) run the tier asked for: their results equal, bit
+// for bit, that tier's kernel called directly, and the two tiers' results differ (so the comparison
+// can tell them apart). The cases tagged [env] check what XENT_ISA set in the environment does;
+// tests/CMakeLists.txt runs them with XENT_ISA=sse2, avx2 and a bad value too.
 #include <Eigen/Core>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <xent/xent.hpp>
 
 #include "catch.hpp"
@@ -127,6 +128,52 @@ TEST_CASE("isa: softmax and log_softmax run the tier set_isa asks for", "[isa]")
         xent::softmax(x, out);
       }
       CHECK(same_bits(out, isa == xent::Isa::Avx2 ? avx2 : sse2));
+    }
+  }
+}
+#endif
+
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+TEST_CASE("isa: cross_entropy with class indices runs the tier set_isa asks for", "[isa]") {
+  if (!cpu_has_avx2()) {
+    WARN("skipped: the CPU lacks AVX2 or FMA");
+    return;
+  }
+  AutoIsa restore;
+  const Eigen::Index N = 64, C = 1000;  // contiguous rows past the lane path's classes
+  const RowMatrix x = RowMatrix::Random(N, C) * 8.0f;
+  Eigen::VectorXi y(N);
+  std::vector<Eigen::Index> cls(static_cast<std::size_t>(N));
+  for (Eigen::Index n = 0; n < N; ++n) {
+    y(n) = n % 7 == 3 ? -100 : static_cast<int>((n * 37) % C);  // some ignored
+    cls[static_cast<std::size_t>(n)] = y(n) < 0 ? -1 : y(n);
+  }
+  const Eigen::VectorXf w = (Eigen::VectorXf::Random(C).array() + 2.0f).matrix();
+  for (const bool smoothing : {false, true}) {
+    CAPTURE(smoothing);
+    const float eps = smoothing ? 0.1f : 0.0f;
+    const auto opts = xent::CrossEntropyOptions().weight(w).label_smoothing(eps);
+    const xent::detail::CrossEntropyRowsParams<float> p{
+        smoothing, eps, eps / float(C), static_cast<float>(w.cast<double>().sum()), w.data()};
+    const Eigen::VectorXf ones = Eigen::VectorXf::Ones(N);
+    Eigen::VectorXf loss_sse2(N), loss_avx2(N);
+    RowMatrix grad_sse2(N, C), grad_avx2(N, C);
+    xent::detail::cross_entropy_rows<float>(x.data(), C, C, N, cls.data(), p, loss_sse2.data(),
+                                            grad_sse2.data(), C, ones.data(), nullptr);
+    const xent::detail::isa_avx2_region::CrossEntropyRowsParams<float> q{
+        p.smoothing, p.eps, p.eps_per_class, p.weight_sum, p.w};
+    xent::detail::isa_avx2_region::cross_entropy_rows<float>(x.data(), C, C, N, cls.data(), q,
+                                                             loss_avx2.data(), grad_avx2.data(), C,
+                                                             ones.data(), nullptr);
+    REQUIRE_FALSE(same_bits(grad_sse2, grad_avx2));  // the tiers round differently somewhere
+    for (const auto isa : {xent::Isa::Sse2, xent::Isa::Avx2}) {
+      xent::set_isa(isa);
+      CHECK(xent::active_isa() == isa);
+      const Eigen::VectorXf loss = xent::cross_entropy_per_sample(x, y, opts);
+      const RowMatrix grad = xent::cross_entropy_per_sample_backward(x, y, ones, opts);
+      const Eigen::VectorXf& want = isa == xent::Isa::Avx2 ? loss_avx2 : loss_sse2;
+      CHECK(std::memcmp(loss.data(), want.data(), sizeof(float) * std::size_t(N)) == 0);
+      CHECK(same_bits(grad, isa == xent::Isa::Avx2 ? grad_avx2 : grad_sse2));
     }
   }
 }

@@ -20,6 +20,7 @@
 #include "detail/class_checks.hpp"
 #include "detail/class_loss.hpp"
 #include "detail/class_targets.hpp"
+#include "detail/dispatch.hpp"
 #include "detail/lane_kernels.hpp"
 #include "detail/prob_row_kernels.hpp"
 #include "detail/row_stats.hpp"
@@ -58,9 +59,9 @@ struct CrossEntropyKernel {
     const Scalar weight_sum =
         weighted ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
     const auto w = opts.template weight_as<Scalar>().transpose();
-    // Contiguous logits and gradient rows take the fused vectorized path.
-    constexpr bool kFused =
-        has_contiguous_rows<const Rows>() && has_contiguous_rows<std::decay_t<GradRows>>();
+    // Contiguous logits and gradient rows (or none) take the fused vectorized kernel.
+    constexpr bool kFused = has_contiguous_rows<const Rows>() &&
+                            (!kGrad || has_contiguous_rows<std::decay_t<GradRows>>());
     // Samples adjacent in memory (a column-major N x C matrix) are vectorized a lane per sample;
     // so are contiguous rows with few classes, transposed a strip at a time into stack scratch.
     if constexpr (has_contiguous_columns<const Rows>() &&
@@ -68,13 +69,18 @@ struct CrossEntropyKernel {
       if (classes > 0 && classes < (Eigen::Index(1) << 24)) {  // classes compared as floats
         begin = run_index_lanes<false>(x, targets, opts, loss, grad, scale, begin, end);
       }
-    } else if constexpr (kFused || (!kGrad && has_contiguous_rows<const Rows>())) {
+    } else if constexpr (kFused) {
       if (classes > 0 &&
           classes <= (kGrad ? simd::kLaneSmallClassesFused : simd::kLaneSmallClasses)) {
         begin = run_index_lanes<true>(x, targets, opts, loss, grad, scale, begin, end);
+      } else if (classes > 0) {
+        run_index_rows(x, targets, opts, loss, grad, scale, begin, end);
+        return;
       }
     }
 
+    // Here: logits in contiguous rows with a strided gradient, or logits rows with a stride (and
+    // classes = 0, where every sample is ignored).
     PendingLosses<Scalar> losses({smoothing, eps, eps_per_class, weight_sum});
     for (Eigen::Index n = begin; n < end; ++n) {
       const Eigen::Index y = class_of(targets, n, opts);
@@ -86,15 +92,12 @@ struct CrossEntropyKernel {
         continue;
       }
       const auto row = x.row(n);
-      // Read before the fused scan writes the gradient row, which may be the logits themselves.
       const Scalar x_y = row(y);
       TargetRowStats<Scalar> st;
       Scalar shifted_sum = 0;  // sum_c w_c (x_c - m), for smoothing
-      // The fused path stores exp(x - m) in the gradient row, then rescales it in place.
-      Scalar* exps = nullptr;
-      simd::RowScan<Scalar> scan;
       if constexpr (has_contiguous_rows<const Rows>()) {
-        if constexpr (kFused) exps = grad.row(n).data();
+        simd::RowScan<Scalar> scan;
+        Scalar* const exps = nullptr;  // no gradient row to scan into (strided or none)
         const Scalar* wp = weighted ? opts.template weight_as<Scalar>().data() : nullptr;
         // Two passes prefetch the next row while the exps run.
         const Scalar* next = n + 1 < end ? x.row(n + 1).data() : nullptr;
@@ -122,7 +125,7 @@ struct CrossEntropyKernel {
         }
       }
       const Scalar w_y = weighted ? w(y) : Scalar(1);
-      losses.add(n, st, x_y, w_y, shifted_sum, loss);
+      losses.add(n, st.max, st.others, st.target_exp, x_y, w_y, shifted_sum, loss);
       if constexpr (kGrad) {
         // Without smoothing the other classes' weights must not enter at all (a NaN weight on an
         // unused class leaves PyTorch's gradient finite).
@@ -130,17 +133,6 @@ struct CrossEntropyKernel {
         const Scalar total_q = (1 - eps) * w_y + eps_per_class * weight_sum;  // S = sum_c q_c
         const Scalar target_grad = simd::target_gradient(
             st.others, st.target_exp, w_y, g, {smoothing, eps, eps_per_class, weight_sum});
-        if constexpr (kFused) {
-          if (!smoothing) {
-            simd::scan_rescale(exps, classes, scan.ratio_to_sum(g, w_y), Scalar(0),
-                               static_cast<const Scalar*>(nullptr), scan);
-          } else {
-            simd::scan_rescale(exps, classes, scan.ratio_to_sum(g, total_q), g * eps_per_class,
-                               weighted ? opts.weight_as<Scalar>().data() : nullptr, scan);
-          }
-          exps[y] = target_grad;
-          continue;
-        }
         auto out = grad.row(n);
         if (!smoothing) {
           out = (g * w_y / st.sum) * exp_shifted(row.array(), st.max);
@@ -157,6 +149,44 @@ struct CrossEntropyKernel {
       }
     }
     losses.flush(loss);
+  }
+
+  // Contiguous logits rows, and contiguous gradient rows or none: the fixed-signature kernel
+  // (detail/cross_entropy_rows.hpp) of the tier dispatch.hpp picks, a chunk of samples at a time.
+  template <class Rows, class Y, class LossFn, class GradRows, class ScaleFn>
+  static void run_index_rows(const Rows& x, const Y& targets, const CrossEntropyOptions& opts,
+                             LossFn& loss, GradRows& grad, ScaleFn& scale, Eigen::Index begin,
+                             Eigen::Index end) {
+    using Scalar = typename Rows::Scalar;
+    constexpr bool kGrad = !std::is_same<std::decay_t<GradRows>, std::nullptr_t>::value;
+    constexpr Eigen::Index kChunk = 256;
+    const Eigen::Index classes = x.cols();
+    CrossEntropyRowsParams<Scalar> p;
+    p.smoothing = opts.label_smoothing() > 0;
+    p.eps = static_cast<Scalar>(opts.label_smoothing());
+    p.eps_per_class = p.smoothing ? p.eps / static_cast<Scalar>(classes) : Scalar(0);
+    p.weight_sum =
+        opts.has_weight() ? static_cast<Scalar>(opts.weight().sum()) : static_cast<Scalar>(classes);
+    p.w = opts.has_weight() ? opts.template weight_as<Scalar>().data() : nullptr;
+    Eigen::Index cls[kChunk];
+    alignas(64) Scalar losses[kChunk], scales[kChunk];
+    for (Eigen::Index n0 = begin; n0 < end; n0 += kChunk) {
+      const Eigen::Index count = std::min(kChunk, end - n0);
+      for (Eigen::Index i = 0; i < count; ++i) cls[i] = class_of(targets, n0 + i, opts);
+      Scalar* g = nullptr;
+      Eigen::Index g_ld = 0;
+      const Scalar* g_scales = nullptr;  // read only with a gradient
+      if constexpr (kGrad) {
+        g = grad.row(n0).data();
+        g_ld = grad.rowStride();
+        for (Eigen::Index i = 0; i < count; ++i) scales[i] = scale(n0 + i);
+        g_scales = scales;
+      }
+      const Scalar* next = n0 + count < end ? x.row(n0 + count).data() : nullptr;
+      dispatch_cross_entropy_rows(x.row(n0).data(), x.rowStride(), classes, count, cls, p, losses,
+                                  g, g_ld, g_scales, next);
+      for (Eigen::Index i = 0; i < count; ++i) loss(n0 + i, losses[i]);
+    }
   }
 
   // A lane per sample (detail/lane_kernels.hpp) over the samples [begin, end): strips of the

@@ -2,7 +2,8 @@
 // unit gives, bit for bit, what the same code gives when the flags select AVX2 (-march=x86-64-v3):
 // exp, log and log1p of float over every 127th bit pattern and of double at 2^21 points spread over
 // the bit patterns, special values included, whole vectors and masked tails; and the softmax /
-// log_softmax row kernels xent dispatches (short, long and online rows, streamed or not). A CPU
+// log_softmax row kernels xent dispatches (short, long and online rows, streamed or not), and the
+// cross-entropy row kernel (plain, smoothed, weighted, with and without the fused gradient). A CPU
 // without AVX2 and FMA can run neither unit: the test is then skipped (exit code 77).
 #include <cstdint>
 #include <cstdio>
@@ -68,6 +69,59 @@ int compare_rows(const char* type) {
   return failures;
 }
 
+// Cross-entropy with class indices over the same row lengths: ignored samples, a masked class,
+// with and without label smoothing, class weights and a gradient (fused into the rows).
+template <class T, class Bits>
+int compare_cross_entropy_rows(const char* type) {
+  int failures = 0;
+  std::uint64_t state = 777;
+  const auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<double>(state >> 11) * 0x1p-53;
+  };
+  for (const long C : {101L, 1000L, 4099L, 70001L}) {
+    const long rows = C > 5000 ? 3 : 37;
+    std::vector<T> x(static_cast<std::size_t>(rows * C)), w(static_cast<std::size_t>(C));
+    std::vector<T> scales(static_cast<std::size_t>(rows));
+    std::vector<long> cls(static_cast<std::size_t>(rows));
+    for (T& v : x) v = static_cast<T>(next() * 40.0 - 20.0);
+    double weight_sum = 0;
+    for (T& v : w) {
+      v = static_cast<T>(next() * 2.0 + 0.1);
+      weight_sum += static_cast<double>(v);
+    }
+    for (long n = 0; n < rows; ++n) {
+      cls[static_cast<std::size_t>(n)] = n % 5 == 2 ? -1 : static_cast<long>(next() * double(C));
+      scales[static_cast<std::size_t>(n)] = static_cast<T>(next() - 0.5);
+    }
+    x[1] = -__builtin_inf();  // a masked class
+    for (const double eps : {0.0, 0.1}) {
+      for (const bool weighted : {false, true}) {
+        for (const bool with_grad : {false, true}) {
+          const region_test::CrossEntropyCase k{rows, C, cls.data(), eps,
+                                                weighted ? weight_sum : double(C)};
+          std::vector<T> la(static_cast<std::size_t>(rows)), lb(la.size());
+          std::vector<T> ga(with_grad ? x.size() : 0), gb(ga.size());
+          const T* wp = weighted ? w.data() : nullptr;
+          region_test::region_cross_entropy_rows(k, x.data(), wp, scales.data(), la.data(),
+                                                 with_grad ? ga.data() : nullptr);
+          region_test::march_cross_entropy_rows(k, x.data(), wp, scales.data(), lb.data(),
+                                                with_grad ? gb.data() : nullptr);
+          if ((std::memcmp(la.data(), lb.data(), la.size() * sizeof(T)) != 0 ||
+               std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(T)) != 0) &&
+              failures++ < 10) {
+            std::printf(
+                "FAIL cross_entropy_rows<%s> %ld x %ld (e %g, weighted %d, grad %d): "
+                "region and -march differ\n",
+                type, rows, C, eps, int(weighted), int(with_grad));
+          }
+        }
+      }
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 int main() {
@@ -112,7 +166,11 @@ int main() {
   failures += compare<double, std::uint64_t>(xd, "double");
   failures += compare_rows<float, std::uint32_t>("float");
   failures += compare_rows<double, std::uint64_t>("double");
-  std::printf("%s: %zu floats, %zu doubles, 3 functions, 4 lengths each; softmax rows\n",
-              failures ? "FAILED" : "passed", xf.size(), xd.size());
+  failures += compare_cross_entropy_rows<float, std::uint32_t>("float");
+  failures += compare_cross_entropy_rows<double, std::uint64_t>("double");
+  std::printf(
+      "%s: %zu floats, %zu doubles, 3 functions, 4 lengths each; softmax and "
+      "cross-entropy rows\n",
+      failures ? "FAILED" : "passed", xf.size(), xd.size());
   return failures ? 1 : 0;
 }

@@ -31,4 +31,22 @@ void region_softmax_rows(bool log, const double* x, double* y, long rows, long C
 void march_softmax_rows(bool log, const float* x, float* y, long rows, long C, bool stream);
 void march_softmax_rows(bool log, const double* x, double* y, long rows, long C, bool stream);
 
+// Cross-entropy with class indices over `rows` contiguous rows of C classes: cls[n] (negative:
+// ignored), per-sample losses into loss, with grad (else null) the gradient scaled by scales[n];
+// smoothing e, class weights w (or null, then W = C) of sum weight_sum.
+struct CrossEntropyCase {
+  long rows, C;
+  const long* cls;
+  double eps;
+  double weight_sum;
+};
+void region_cross_entropy_rows(const CrossEntropyCase& k, const float* x, const float* w,
+                               const float* scales, float* loss, float* grad);
+void region_cross_entropy_rows(const CrossEntropyCase& k, const double* x, const double* w,
+                               const double* scales, double* loss, double* grad);
+void march_cross_entropy_rows(const CrossEntropyCase& k, const float* x, const float* w,
+                              const float* scales, float* loss, float* grad);
+void march_cross_entropy_rows(const CrossEntropyCase& k, const double* x, const double* w,
+                              const double* scales, double* loss, double* grad);
+
 }  // namespace region_test

@@ -5,7 +5,8 @@
 
 #include "region_math.hpp"
 
-// clang-format off: the region first, then the layer again in it
+// The region first, then the layer again in it.
+// clang-format off
 #define XENT_SIMD_TARGET_AVX2
 #include <xent/detail/simd/target_begin.hpp>
 #include <xent/detail/simd/math.hpp>
@@ -41,6 +42,28 @@ void region_softmax_rows(bool log, const float* x, float* y, long rows, long C, 
 }
 void region_softmax_rows(bool log, const double* x, double* y, long rows, long C, bool stream) {
   softmax_rows_of(log, x, y, rows, C, stream);
+}
+
+template <class T>
+void cross_entropy_rows_of(const CrossEntropyCase& k, const T* x, const T* w, const T* scales,
+                           T* loss, T* grad) {
+  namespace kn = xent::detail::isa_avx2_region;
+  const bool smoothing = k.eps > 0;
+  const T eps = static_cast<T>(k.eps);
+  const kn::CrossEntropyRowsParams<T> p{smoothing, eps,
+                                        smoothing ? eps / static_cast<T>(k.C) : T(0),
+                                        static_cast<T>(k.weight_sum), w};
+  static_assert(sizeof(long) == sizeof(Eigen::Index), "cls is passed as Eigen::Index");
+  kn::cross_entropy_rows<T>(x, k.C, k.C, k.rows, reinterpret_cast<const Eigen::Index*>(k.cls), p,
+                            loss, grad, k.C, scales, nullptr);
+}
+void region_cross_entropy_rows(const CrossEntropyCase& k, const float* x, const float* w,
+                               const float* scales, float* loss, float* grad) {
+  cross_entropy_rows_of(k, x, w, scales, loss, grad);
+}
+void region_cross_entropy_rows(const CrossEntropyCase& k, const double* x, const double* w,
+                               const double* scales, double* loss, double* grad) {
+  cross_entropy_rows_of(k, x, w, scales, loss, grad);
 }
 
 }  // namespace region_test

@@ -2,12 +2,14 @@
 // the flags' tier and, where the flags select SSE2 on x86-64 (XENT_SIMD_DISPATCH_AVX2, isa.hpp), a
 // second time for AVX2 + FMA in a target region (namespace isa_avx2_region); each call runs the
 // tier xent::active_isa() names. Kernels that dispatch so far: softmax and log_softmax over
-// contiguous rows (softmax_rows.hpp); everything else runs the flags' tier.
+// contiguous rows (softmax_rows.hpp) and cross-entropy with class-index targets over contiguous
+// rows (cross_entropy_rows.hpp); everything else runs the flags' tier.
 #pragma once
 
 #include <Eigen/Core>
 
 #include "../isa.hpp"
+#include "cross_entropy_rows.hpp"
 #include "softmax_rows.hpp"
 
 // The order matters (clang-format must not sort these): open the region, compile the kernels
@@ -17,6 +19,7 @@
 #define XENT_SIMD_TARGET_AVX2
 #include "simd/target_begin.hpp"
 #include "softmax_rows.hpp"
+#include "cross_entropy_rows.hpp"
 #include "simd/target_end.hpp"
 #endif
 // clang-format on
@@ -61,6 +64,25 @@ void dispatch_softmax_rows(const T* x, Eigen::Index x_ld, T* out, Eigen::Index o
   dispatch_to_avx2();
 #endif
   softmax_rows(x, x_ld, out, out_ld, rows, C, threads, stream);
+}
+
+template <class T>
+void dispatch_cross_entropy_rows(const T* x, Eigen::Index x_ld, Eigen::Index classes,
+                                 Eigen::Index count, const Eigen::Index* cls,
+                                 const CrossEntropyRowsParams<T>& p, T* losses, T* grad,
+                                 Eigen::Index grad_ld, const T* scales, const T* next) {
+#if defined(XENT_SIMD_DISPATCH_AVX2)
+  if (dispatch_to_avx2()) {
+    const isa_avx2_region::CrossEntropyRowsParams<T> q{p.smoothing, p.eps, p.eps_per_class,
+                                                       p.weight_sum, p.w};
+    isa_avx2_region::cross_entropy_rows(x, x_ld, classes, count, cls, q, losses, grad, grad_ld,
+                                        scales, next);
+    return;
+  }
+#else
+  dispatch_to_avx2();
+#endif
+  cross_entropy_rows(x, x_ld, classes, count, cls, p, losses, grad, grad_ld, scales, next);
 }
 
 }  // namespace XENT_SIMD_ISA_NAMESPACE
