@@ -218,8 +218,9 @@ struct CrossEntropyKernel {
           if (gs.data) {
             for (Eigen::Index i = 0; i < count; ++i) scales[i] = scale(n0 + i);
           }
+          // (scales is read only with a gradient: null otherwise, never uninitialized memory)
           simd::cross_entropy_lanes(xs.data, xs.ld, classes, count, cls, p, losses, gs.data, gs.ld,
-                                    scales, st);
+                                    gs.data ? scales : nullptr, st);
           for (Eigen::Index i = 0; i < count; ++i) loss(n0 + i, losses[i]);
         });
     return end;
@@ -247,7 +248,8 @@ struct CrossEntropyKernel {
             for (Eigen::Index i = 0; i < count; ++i) scales[i] = scale(n0 + i);
           }
           simd::cross_entropy_probability_lanes(xs.data, xs.ld, ts.data, ts.ld, classes, count, p,
-                                                losses, gs.data, gs.ld, scales, st);
+                                                losses, gs.data, gs.ld, gs.data ? scales : nullptr,
+                                                st);
           for (Eigen::Index i = 0; i < count; ++i) loss(n0 + i, losses[i]);
         });
   }
