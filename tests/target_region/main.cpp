@@ -108,7 +108,7 @@ int compare_cross_entropy_rows(const char* type) {
           region_test::march_cross_entropy_rows(k, x.data(), wp, scales.data(), lb.data(),
                                                 with_grad ? gb.data() : nullptr);
           if ((std::memcmp(la.data(), lb.data(), la.size() * sizeof(T)) != 0 ||
-               std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(T)) != 0) &&
+               (with_grad && std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(T)) != 0)) &&
               failures++ < 10) {
             std::printf(
                 "FAIL cross_entropy_rows<%s> %ld x %ld (e %g, weighted %d, grad %d): "
